@@ -1,0 +1,19 @@
+/** Device data recorded on the session at login (and refreshed on refresh). */
+export interface IssueContext {
+  userAgent?: string;
+  ip?: string;
+}
+
+/** What `issue()` and `refresh()` hand back to the app. */
+export interface IssuedTokens {
+  accessToken: string;
+  /** Access token lifetime, seconds. */
+  expiresIn: number;
+  /** Opaque refresh token; only its SHA-256 hash is stored. */
+  refreshToken: string;
+  /** Refresh token lifetime, seconds. */
+  refreshExpiresIn: number;
+  sessionId: string;
+  /** jti of the access token. */
+  jti: string;
+}

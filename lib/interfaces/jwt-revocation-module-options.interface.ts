@@ -1,0 +1,89 @@
+import type { KeyObject } from 'node:crypto';
+import type { VerifiedToken } from './verified-token.interface.js';
+
+export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type AsymmetricAlgorithm = 'RS256' | 'ES256';
+
+/** A shared secret (HMAC). At least 32 bytes, or bootstrap fails. */
+export interface HmacSigningOptions {
+  algorithm?: HmacAlgorithm;
+  secret: string | Buffer | KeyObject;
+  /** Optional key id written to the `kid` header. */
+  kid?: string;
+}
+
+/** A key pair. The public key is derived from the private key when omitted. */
+export interface AsymmetricSigningOptions {
+  algorithm: AsymmetricAlgorithm;
+  /** PEM, DER buffer or KeyObject. */
+  privateKey: string | Buffer | KeyObject;
+  publicKey?: string | Buffer | KeyObject;
+  /** Key id written to the `kid` header; a token naming another kid is refused. */
+  kid: string;
+}
+
+export type SigningOptions = HmacSigningOptions | AsymmetricSigningOptions;
+
+export type RevocationMode = 'denylist' | 'allowlist';
+
+/** Where the guard looks for the access token. */
+export interface TokenSourceOptions {
+  /** `Authorization: Bearer <token>`. Default true. */
+  header?: boolean;
+  /** Name of a cookie holding the token. Default: none. */
+  cookie?: string;
+}
+
+/**
+ * Options of `JwtRevocationModule.forRoot()` / the factory of `forRootAsync()`.
+ * Every default lives in `JwtRevocationDefaults` (jwt-revocation.options.ts).
+ */
+export interface JwtRevocationModuleOptions {
+  signing: SigningOptions;
+  issuer?: string;
+  audience?: string | string[];
+  /** Access token lifetime, seconds. Default 900 (15 min). */
+  accessTokenTtl?: number;
+  /** Refresh token lifetime, seconds. Default 2 592 000 (30 days). */
+  refreshTokenTtl?: number;
+  /** Allowed clock skew for exp, nbf and iat, seconds. Default 5. */
+  clockTolerance?: number;
+  /**
+   * 'denylist' (default): a valid token is accepted unless revoked.
+   * 'allowlist': a valid token is accepted only if its jti is active in the token log.
+   */
+  mode?: RevocationMode;
+  tokenFrom?: TokenSourceOptions;
+  /** Longest token accepted, characters; longer ones are refused before parsing. Default 8192. */
+  maxTokenLength?: number;
+  /** Reject tokens of deleted or blocked subjects. Return false (or throw an HttpException) to reject. */
+  validateSubject?: (subject: string, token: VerifiedToken) => boolean | Promise<boolean>;
+  /** How long a `validateSubject` answer is reused, seconds; 0 asks on every request. Default 30. */
+  validateSubjectCacheTtl?: number;
+  /** How often expired entries leave the in-memory revocation state, seconds. Default 60. */
+  pruneInterval?: number;
+  /** How often the sessions' "last seen" times are written to the database, seconds. Default 60. */
+  lastSeenFlushInterval?: number;
+  /** Allowlist mode: most database look-ups of unknown jtis in flight at once; past it, 503. Default 32. */
+  allowlistLookupConcurrency?: number;
+}
+
+/** Names of the tables the module owns. */
+export interface JwtRevocationTableNames {
+  tokenLog: string;
+  tokenArchive: string;
+  session: string;
+  subjectState: string;
+}
+
+/**
+ * Static extras of forRoot/forRootAsync: Nest and TypeORM need them while the
+ * module is being defined, before any factory has run.
+ */
+export interface JwtRevocationModuleExtras {
+  /** Register the module globally. Default false. */
+  isGlobal?: boolean;
+  /** Name of the TypeORM data source holding the tables. Default: the default data source. */
+  dataSource?: string;
+  tableNames?: Partial<JwtRevocationTableNames>;
+}

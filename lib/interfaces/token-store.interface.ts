@@ -1,0 +1,73 @@
+import type { RevokeReason } from './revoke-reason.type.js';
+import type { SessionRecord, TokenRecord } from './token-record.interface.js';
+
+/** What a new login writes: the session and its first access and refresh tokens. */
+export interface NewSession {
+  session: SessionRecord;
+  /** Rows without `subjectVersion`: the store fills it in from the subject's state in the same transaction. */
+  tokens: Omit<TokenRecord, 'subjectVersion'>[];
+}
+
+/** What a refresh writes, or why it could not. */
+export type RotationResult =
+  | { outcome: 'rotated'; subjectVersion: number; session: SessionRecord }
+  | { outcome: 'reused'; sessionId: string; subject: string; spentAt: number }
+  | { outcome: 'invalid' };
+
+export interface RotationRequest {
+  tokenHash: string;
+  now: number;
+  /** The new pair, in the session of the presented token. Session id and subject are filled in by the store. */
+  next: (presented: TokenRecord) => Omit<TokenRecord, 'subjectVersion'>[];
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** The durable revocation state an instance loads at boot. */
+export interface RevocationSnapshot {
+  /** Revoked, unexpired access tokens: [jti, expiresAt ms]. */
+  tokens: Array<[string, number]>;
+  /** Sessions revoked since `since`: [sessionId, revokedAt ms]. */
+  sessions: Array<[string, number]>;
+  /** Subjects that logged out everywhere since `since`: [subject, tokenVersion, revokedAt ms]. */
+  subjects: Array<[string, number, number]>;
+}
+
+export interface RevokedToken {
+  jti: string;
+  subject: string;
+  sessionId: string;
+  tokenType: TokenRecord['tokenType'];
+  expiresAt: number;
+}
+
+/**
+ * The storage seam of the module. The default is `TypeOrmTokenStore`; an app
+ * replaces it by providing another class under the `TokenStore` token. Every
+ * write is one transaction: a call either happens whole or not at all.
+ */
+export abstract class TokenStore {
+  /** Writes a new session and its tokens; returns the subject's current token version. */
+  abstract createSession(input: NewSession): Promise<number>;
+  /** Exchanges a refresh token for a new pair, atomically; a spent token means reuse. */
+  abstract rotate(request: RotationRequest): Promise<RotationResult>;
+  /** Marks one token revoked (idempotent). Null when the jti is unknown. */
+  abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
+  /** Marks a session and all its tokens revoked (idempotent). Null when the session is unknown. */
+  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<SessionRecord | null>;
+  /** Raises the subject's token version and marks its sessions and tokens revoked; returns the new version. */
+  abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<number>;
+  /** Revokes every live session of a subject but one; returns the ids revoked. */
+  abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<string[]>;
+  /** What must be in memory at boot: revocations that can still matter at `now`. */
+  abstract loadRevocations(now: number, since: number): Promise<RevocationSnapshot>;
+  /** Allowlist mode: active (unrevoked, unexpired) access tokens, [jti, expiresAt]. */
+  abstract loadActiveAccessTokens(now: number): Promise<Array<[string, number]>>;
+  /** Allowlist mode: one active access token's expiry, or null. */
+  abstract findActiveAccessToken(jti: string, now: number): Promise<number | null>;
+  abstract findToken(jti: string): Promise<TokenRecord | null>;
+  abstract findSession(sessionId: string): Promise<SessionRecord | null>;
+  abstract listActiveSessions(subject: string, now: number): Promise<SessionRecord[]>;
+  /** Writes "last seen" times gathered in memory: sessionId -> epoch ms. */
+  abstract touchSessions(lastSeen: Map<string, number>): Promise<void>;
+}

@@ -1,0 +1,17 @@
+/** Name under which the strategy registers with passport. */
+export const JWT_REVOCATION_STRATEGY = 'jwt-revocation';
+
+/** Route metadata keys, namespaced so they never collide with the host's own. */
+export const IS_PUBLIC_KEY = 'JWT_REVOCATION:PUBLIC';
+export const LOGOUT_KEY = 'JWT_REVOCATION:LOGOUT';
+
+/** The `typ` header every access token carries (RFC 9068). */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** Default table names; override them with the `tableNames` extra of `forRoot`. */
+export const DEFAULT_TABLE_NAMES = {
+  tokenLog: 'jwt_token_log',
+  tokenArchive: 'jwt_token_archive',
+  session: 'jwt_session',
+  subjectState: 'jwt_subject_state',
+} as const;

@@ -1,0 +1,44 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { jwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import type { JwtRevocationModuleExtras } from './interfaces/jwt-revocation-module-options.interface.js';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './jwt-revocation.module-definition.js';
+import { JwtRevocationConfig } from './jwt-revocation.options.js';
+import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
+import { LogoutInterceptor } from './logout.interceptor.js';
+import { RevocationState } from './revocation-state.js';
+import { TokenLogService } from './token-log.service.js';
+import { TokenStore } from './interfaces/token-store.interface.js';
+
+/**
+ * `JwtRevocationModule.forRoot({ signing: { secret } })`, or `forRootAsync`
+ * with `useFactory` / `useClass` / `useExisting`. The host app brings the
+ * TypeORM data source; this module registers its entities on it.
+ */
+@Module({})
+export class JwtRevocationModule extends ConfigurableModuleClass {
+  static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return this.complete(super.forRoot(options), options);
+  }
+
+  static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return this.complete(super.forRootAsync(options), options);
+  }
+
+  private static complete(definition: DynamicModule, extras: JwtRevocationModuleExtras): DynamicModule {
+    const entities = jwtRevocationEntitySet(extras.tableNames);
+    return {
+      ...definition,
+      global: extras.isGlobal ?? false,
+      imports: [
+        ...(definition.imports ?? []),
+        PassportModule,
+        TypeOrmModule.forFeature(Object.values(entities), extras.dataSource),
+      ],
+      providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(entities, extras.dataSource)],
+      // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
+      exports: [TokenLogService, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
+    };
+  }
+}

@@ -1,0 +1,192 @@
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, sign, verify } from 'node:crypto';
+import type {
+  AsymmetricAlgorithm,
+  HmacAlgorithm,
+  JwtRevocationModuleOptions,
+  RevocationMode,
+  SigningOptions,
+  TokenSourceOptions,
+} from './interfaces/jwt-revocation-module-options.interface.js';
+
+/** Every default in one place (nestjs-cls style): forRoot merges the user's options over these. */
+export class JwtRevocationDefaults {
+  accessTokenTtl = 900;
+  refreshTokenTtl = 2_592_000;
+  clockTolerance = 5;
+  mode: RevocationMode = 'denylist';
+  tokenFrom: TokenSourceOptions = { header: true };
+  maxTokenLength = 8192;
+  validateSubjectCacheTtl = 30;
+  pruneInterval = 60;
+  lastSeenFlushInterval = 60;
+  allowlistLookupConcurrency = 32;
+  refreshReuseGrace = 5;
+}
+
+export type JwtAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
+
+export interface ResolvedSigning {
+  algorithm: JwtAlgorithm;
+  /** Signs new tokens. */
+  signKey: KeyObject;
+  /** Verifies tokens: a KeyObject, never a string (jsonwebtoken parses a string secret as a PEM first, on every request). */
+  verifyKey: KeyObject;
+  kid: string | undefined;
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'signing',
+  'issuer',
+  'audience',
+  'validateSubject',
+  ...Object.keys(new JwtRevocationDefaults()),
+]);
+
+const HMAC_MIN_BYTES: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 };
+
+export class JwtRevocationOptionsError extends Error {
+  constructor(message: string) {
+    super(`JwtRevocationModule: ${message}`);
+    this.name = 'JwtRevocationOptionsError';
+  }
+}
+
+function fail(message: string): never {
+  throw new JwtRevocationOptionsError(message);
+}
+
+function positiveInteger(name: string, value: unknown, allowZero = false): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    fail(`option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} whole number of seconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+function toKey(name: string, value: unknown, kind: 'private' | 'public'): KeyObject {
+  if (value instanceof KeyObject) return value;
+  if (typeof value !== 'string' && !Buffer.isBuffer(value)) fail(`signing.${name} must be a PEM string, a Buffer or a KeyObject`);
+  try {
+    return kind === 'private' ? createPrivateKey(value) : createPublicKey(value);
+  } catch {
+    fail(`signing.${name} is not a valid ${kind} key`);
+  }
+}
+
+function resolveHmac(signing: SigningOptions & { secret?: unknown }): ResolvedSigning {
+  const algorithm = (signing.algorithm ?? 'HS256') as HmacAlgorithm;
+  if (!(algorithm in HMAC_MIN_BYTES)) fail(`signing.algorithm "${algorithm}" cannot be used with signing.secret (use HS256, HS384 or HS512)`);
+  const secret = signing.secret;
+  let key: KeyObject;
+  if (secret instanceof KeyObject) {
+    if (secret.type !== 'secret') fail('signing.secret must be a secret KeyObject');
+    key = secret;
+  } else if (typeof secret === 'string' || Buffer.isBuffer(secret)) {
+    key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+  } else {
+    fail('signing.secret must be a string, a Buffer or a KeyObject');
+  }
+  const size = key.symmetricKeySize ?? 0;
+  // RFC 7518 3.2: an HMAC key must be at least as long as the hash output.
+  if (size < HMAC_MIN_BYTES[algorithm]) {
+    fail(`signing.secret is ${size} bytes; ${algorithm} needs at least ${HMAC_MIN_BYTES[algorithm]} random bytes`);
+  }
+  return { algorithm, signKey: key, verifyKey: key, kid: signing.kid };
+}
+
+function resolveAsymmetric(signing: SigningOptions & { privateKey?: unknown; publicKey?: unknown }): ResolvedSigning {
+  const algorithm = signing.algorithm as string;
+  if (algorithm === 'EdDSA') {
+    fail('signing.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256');
+  }
+  if (algorithm !== 'RS256' && algorithm !== 'ES256') fail(`signing.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
+  if (typeof signing.kid !== 'string' || signing.kid.length === 0 || signing.kid.length > 64) {
+    fail('signing.kid is required with an asymmetric key (1 to 64 characters)');
+  }
+  const signKey = toKey('privateKey', signing.privateKey, 'private');
+  const verifyKey = signing.publicKey === undefined ? createPublicKey(signKey) : toKey('publicKey', signing.publicKey, 'public');
+  const details = signKey.asymmetricKeyDetails ?? {};
+  if (algorithm === 'RS256' && (signKey.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048)) {
+    fail('signing.privateKey must be an RSA key of at least 2048 bits for RS256');
+  }
+  if (algorithm === 'ES256' && (signKey.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1')) {
+    fail('signing.privateKey must be a P-256 (prime256v1) key for ES256');
+  }
+  // A public key that does not match would make every token fail: say so now.
+  const probe = Buffer.from('jwt-revocation key check');
+  if (!verify('sha256', probe, verifyKey, sign('sha256', probe, signKey))) {
+    fail('signing.publicKey does not match signing.privateKey');
+  }
+  return { algorithm, signKey, verifyKey, kid: signing.kid };
+}
+
+function resolveSigning(signing: unknown): ResolvedSigning {
+  if (!signing || typeof signing !== 'object') fail('option "signing" is required: { secret } or { algorithm, privateKey, kid }');
+  const s = signing as SigningOptions & { secret?: unknown; privateKey?: unknown; publicKey?: unknown };
+  const known = new Set(['algorithm', 'secret', 'privateKey', 'publicKey', 'kid']);
+  for (const key of Object.keys(s)) if (!known.has(key)) fail(`unknown option "signing.${key}"`);
+  if (s.secret !== undefined && (s.privateKey !== undefined || s.publicKey !== undefined)) {
+    fail('signing.secret and signing.privateKey/publicKey contradict each other: give one of them');
+  }
+  if (s.secret !== undefined) return resolveHmac(s);
+  if (s.privateKey !== undefined) return resolveAsymmetric(s);
+  fail('option "signing" needs a secret (HMAC) or a privateKey (RS256, ES256)');
+}
+
+/**
+ * The module's options after defaults and checks: what every provider reads.
+ * Built once at bootstrap; a wrong option stops the app here, naming it.
+ */
+export class JwtRevocationConfig extends JwtRevocationDefaults {
+  readonly signing: ResolvedSigning;
+  readonly issuer?: string;
+  readonly audience?: string | string[];
+  readonly validateSubject?: JwtRevocationModuleOptions['validateSubject'];
+
+  private constructor(options: JwtRevocationModuleOptions) {
+    super();
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(key)) fail(`unknown option "${key}"`);
+    }
+    const explicit = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+    Object.assign(this, explicit);
+    this.signing = resolveSigning(options.signing);
+    this.check(options);
+  }
+
+  static from(options: JwtRevocationModuleOptions | undefined): JwtRevocationConfig {
+    if (!options || typeof options !== 'object') fail('options are required');
+    return new JwtRevocationConfig(options);
+  }
+
+  private check(options: JwtRevocationModuleOptions): void {
+    positiveInteger('accessTokenTtl', this.accessTokenTtl);
+    positiveInteger('refreshTokenTtl', this.refreshTokenTtl);
+    positiveInteger('clockTolerance', this.clockTolerance, true);
+    positiveInteger('maxTokenLength', this.maxTokenLength);
+    positiveInteger('validateSubjectCacheTtl', this.validateSubjectCacheTtl, true);
+    positiveInteger('pruneInterval', this.pruneInterval);
+    positiveInteger('lastSeenFlushInterval', this.lastSeenFlushInterval);
+    positiveInteger('allowlistLookupConcurrency', this.allowlistLookupConcurrency);
+    positiveInteger('refreshReuseGrace', this.refreshReuseGrace, true);
+    if (this.refreshTokenTtl < this.accessTokenTtl) {
+      fail(`option "refreshTokenTtl" (${this.refreshTokenTtl}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
+    }
+    if (this.mode !== 'denylist' && this.mode !== 'allowlist') fail(`option "mode" must be 'denylist' or 'allowlist', got ${String(this.mode)}`);
+    if (options.validateSubject !== undefined && typeof options.validateSubject !== 'function') {
+      fail('option "validateSubject" must be a function');
+    }
+    if (options.validateSubjectCacheTtl !== undefined && options.validateSubject === undefined) {
+      fail('option "validateSubjectCacheTtl" is set but "validateSubject" is not');
+    }
+    if (this.issuer !== undefined && (typeof this.issuer !== 'string' || this.issuer === '')) fail('option "issuer" must be a non-empty string');
+    const audiences = this.audience === undefined ? [] : Array.isArray(this.audience) ? this.audience : [this.audience];
+    if (audiences.some((a) => typeof a !== 'string' || a === '')) fail('option "audience" must be a non-empty string or an array of them');
+    const source = { header: true, ...this.tokenFrom };
+    for (const key of Object.keys(source)) if (key !== 'header' && key !== 'cookie') fail(`unknown option "tokenFrom.${key}"`);
+    if (source.cookie !== undefined && (typeof source.cookie !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(source.cookie))) {
+      fail('option "tokenFrom.cookie" must be a cookie name');
+    }
+    if (!source.header && !source.cookie) fail('option "tokenFrom" turns the header off and names no cookie: no token could ever be read');
+    this.tokenFrom = source;
+  }
+}

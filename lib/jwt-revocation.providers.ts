@@ -1,0 +1,38 @@
+import type { Provider } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import { TokenStore } from './interfaces/token-store.interface.js';
+import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
+import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
+import { JwtRevocationConfig } from './jwt-revocation.options.js';
+import { LogoutInterceptor } from './logout.interceptor.js';
+import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
+import { RevocationState } from './revocation-state.js';
+import { SessionActivity } from './session-activity.js';
+import { TypeOrmTokenStore } from './stores/typeorm-token.store.js';
+import { SubjectValidator } from './subject-validator.js';
+import { TokenLogService } from './token-log.service.js';
+import { TokenSigner } from './token-signer.js';
+
+export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, dataSource?: string): Provider[] {
+  return [
+    {
+      provide: JwtRevocationConfig,
+      useFactory: (options: JwtRevocationModuleOptions) => JwtRevocationConfig.from(options),
+      inject: [JWT_REVOCATION_MODULE_OPTIONS],
+    },
+    {
+      provide: TokenStore,
+      useFactory: (source: DataSource) => new TypeOrmTokenStore(source, entities),
+      inject: [getDataSourceToken(dataSource)],
+    },
+    TokenSigner,
+    RevocationState,
+    SessionActivity,
+    SubjectValidator,
+    TokenLogService,
+    RevocableJwtStrategy,
+    LogoutInterceptor,
+  ];
+}

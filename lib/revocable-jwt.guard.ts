@@ -1,0 +1,45 @@
+import { HttpException, Injectable, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
+import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from './invalid-token.exception.js';
+
+interface ResponseLike {
+  setHeader?: (name: string, value: string) => unknown;
+  header?: (name: string, value: string) => unknown;
+}
+
+/**
+ * Accepts a request whose access token is valid and not revoked; a 401 with
+ * `WWW-Authenticate: Bearer error="invalid_token"` otherwise. Use it per route
+ * (`@UseGuards(RevocableJwtGuard)`) or as the app's global guard (APP_GUARD),
+ * with `@Public()` on the routes that need no token.
+ *
+ * Subclass it to change `getRequest` (GraphQL), `isPublic` or `handleRequest`.
+ */
+@Injectable()
+export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
+  constructor(protected readonly reflector: Reflector) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    if (this.isPublic(context)) return true;
+    return super.canActivate(context);
+  }
+
+  protected isPublic(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  override handleRequest<TUser>(err: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {
+    // A 503 from the revocation check stays a 503; anything else is the token's fault.
+    if (err instanceof HttpException && err.getStatus() !== 401) throw err;
+    if (!err && user) return user;
+    const response = context.switchToHttp().getResponse<ResponseLike>();
+    if (typeof response.setHeader === 'function') response.setHeader('WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
+    else response.header?.('WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
+    const missing = info instanceof Error && info.message === 'No auth token';
+    throw new InvalidTokenException(missing ? 'Missing access token' : 'Invalid access token');
+  }
+}

@@ -1,0 +1,39 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
+import { AuthController } from './auth/auth.controller.js';
+import type { SampleConfig } from './config.js';
+import { MeController } from './me.controller.js';
+import { UsersModule } from './users/users.module.js';
+import { UsersService } from './users/users.service.js';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: SampleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot(config.database),
+        UsersModule,
+        JwtRevocationModule.forRootAsync({
+          imports: [UsersModule],
+          inject: [UsersService],
+          useFactory: (users: UsersService) => ({
+            signing: { secret: config.jwtSecret },
+            issuer: 'nestjs-jwt-revocation-sample',
+            accessTokenTtl: config.accessTokenTtl,
+            refreshTokenTtl: config.refreshTokenTtl,
+            // A deleted account's tokens die with revokeAllForSubject; this
+            // also covers a row deleted behind the app's back, within 30 s.
+            validateSubject: (subject: string) => users.exists(subject),
+            validateSubjectCacheTtl: 30,
+          }),
+        }),
+      ],
+      controllers: [AuthController, MeController],
+      // Every route needs a valid token unless marked @Public().
+      providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
+    };
+  }
+}

@@ -1,0 +1,110 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Req,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { CurrentToken, Logout, LogoutAll, Public, TokenLogService, type IssuedTokens, type VerifiedToken } from 'nestjs-jwt-revocation';
+import { UsersService } from '../users/users.service.js';
+import { credentials, loginCredentials, passwordChange, refreshRequest } from './bodies.js';
+
+interface RequestLike {
+  ip?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const deviceOf = (request: RequestLike) => ({
+  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
+  ip: request.ip,
+});
+
+const tokenResponse = (tokens: IssuedTokens) => ({
+  accessToken: tokens.accessToken,
+  refreshToken: tokens.refreshToken,
+  tokenType: 'Bearer',
+  expiresIn: tokens.expiresIn,
+});
+
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly tokens: TokenLogService,
+  ) {}
+
+  @Public()
+  @Post('register')
+  async register(@Body() body: unknown) {
+    const { username, password } = credentials(body);
+    const user = await this.users.register(username, password);
+    return { id: user.id, username: user.username };
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() body: unknown, @Req() request: RequestLike) {
+    const { username, password } = loginCredentials(body);
+    const user = await this.users.authenticate(username, password);
+    if (!user) throw new UnauthorizedException('Wrong username or password');
+    return tokenResponse(await this.tokens.issue(user.id, {}, deviceOf(request)));
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  async refresh(@Body() body: unknown, @Req() request: RequestLike) {
+    return tokenResponse(await this.tokens.refresh(refreshRequest(body), deviceOf(request)));
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @Logout()
+  logout(): void {}
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @LogoutAll()
+  logoutAll(): void {}
+
+  @Post('change-password')
+  @HttpCode(204)
+  async changePassword(@Body() body: unknown, @CurrentToken() token: VerifiedToken): Promise<void> {
+    const { currentPassword, newPassword } = passwordChange(body);
+    const user = await this.users.findById(token.sub);
+    // 403, not 401: the access token is fine, the password is not.
+    if (!user || !(await this.users.authenticate(user.username, currentPassword))) {
+      throw new ForbiddenException('Current password is wrong');
+    }
+    await this.users.changePassword(user.id, newPassword);
+    await this.tokens.revokeOtherSessions(user.id, token.sid, 'password_change');
+  }
+
+  @Get('sessions')
+  async sessions(@CurrentToken() token: VerifiedToken) {
+    const sessions = await this.tokens.listSessions(token.sub);
+    return sessions.map((s) => ({
+      id: s.id,
+      createdAt: s.createdAt.toISOString(),
+      lastSeenAt: s.lastSeenAt.toISOString(),
+      userAgent: s.userAgent,
+      ip: s.ip,
+      current: s.id === token.sid,
+    }));
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  async revokeSession(@Param('id') id: string, @CurrentToken() token: VerifiedToken): Promise<void> {
+    const session = id.length <= 64 ? await this.tokens.findSession(id) : null;
+    if (!session || session.subject !== token.sub) throw new NotFoundException('No such session');
+    await this.tokens.revokeSession(id, 'session_revoked');
+  }
+}

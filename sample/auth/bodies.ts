@@ -1,0 +1,45 @@
+import { BadRequestException } from '@nestjs/common';
+
+/**
+ * Request bodies, checked by hand: the sample keeps its dependencies to the
+ * Nest stack. Every failure is a 400 naming the field.
+ */
+function record(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('Body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function text(body: Record<string, unknown>, field: string, min: number, max: number, pattern?: RegExp): string {
+  const value = body[field];
+  if (typeof value !== 'string') throw new BadRequestException(`${field} must be a string`);
+  if (value.length < min || value.length > max) throw new BadRequestException(`${field} must be ${min} to ${max} characters`);
+  if (pattern && !pattern.test(value)) throw new BadRequestException(`${field} has characters that are not allowed`);
+  return value;
+}
+
+const USERNAME = /^[A-Za-z0-9_.-]+$/;
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export function credentials(body: unknown): Credentials {
+  const b = record(body);
+  return { username: text(b, 'username', 3, 64, USERNAME), password: text(b, 'password', 8, 256) };
+}
+
+/** Login accepts any password length up to the cap: rules may have changed since registration. */
+export function loginCredentials(body: unknown): Credentials {
+  const b = record(body);
+  return { username: text(b, 'username', 1, 64), password: text(b, 'password', 1, 256) };
+}
+
+export function passwordChange(body: unknown): { currentPassword: string; newPassword: string } {
+  const b = record(body);
+  return { currentPassword: text(b, 'currentPassword', 1, 256), newPassword: text(b, 'newPassword', 8, 256) };
+}
+
+export function refreshRequest(body: unknown): string {
+  return text(record(body), 'refreshToken', 1, 8192);
+}

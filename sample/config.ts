@@ -1,0 +1,43 @@
+import { Logger } from '@nestjs/common';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+
+export interface SampleConfig {
+  port: number;
+  database: TypeOrmModuleOptions;
+  jwtSecret: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+}
+
+/** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...` or `mysql://...` / `mariadb://...`. */
+export function databaseOptions(url: string): TypeOrmModuleOptions {
+  const common = { autoLoadEntities: true, synchronize: true } as const;
+  if (url.startsWith('sqlite:')) return { ...common, type: 'better-sqlite3', database: url.slice('sqlite:'.length) };
+  if (/^postgres(ql)?:\/\//.test(url)) return { ...common, type: 'postgres', url };
+  if (url.startsWith('mysql://')) return { ...common, type: 'mysql', url };
+  if (url.startsWith('mariadb://')) return { ...common, type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}` };
+  throw new Error(`DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got "${url.split(':')[0]}:...")`);
+}
+
+function seconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
+  return parsed;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  let jwtSecret = env.JWT_SECRET;
+  if (!jwtSecret) {
+    jwtSecret = randomBytes(32).toString('base64url');
+    new Logger('Sample').warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
+  }
+  return {
+    port: seconds('PORT', env.PORT, 3000),
+    database: databaseOptions(env.DATABASE_URL || 'sqlite:data/sample.sqlite'),
+    jwtSecret,
+    accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
+    refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
+  };
+}

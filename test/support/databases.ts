@@ -1,0 +1,63 @@
+import { describe, it } from '@jest/globals';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { databaseOptions } from '../../sample/config.js';
+
+/** A real database the storage suites run against. */
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres' | 'mariadb';
+  /** Fresh options: `dropSchema` wipes what an earlier suite left. */
+  fresh(): TypeOrmModuleOptions;
+  /** The same database again, kept as is (a restarted app). */
+  reopen(): TypeOrmModuleOptions;
+}
+
+function server(name: 'postgres' | 'mariadb', url: string): TestDatabase {
+  return {
+    name,
+    fresh: () => ({ ...databaseOptions(url), dropSchema: true }),
+    reopen: () => databaseOptions(url),
+  };
+}
+
+function sqlite(): TestDatabase {
+  let file = '';
+  return {
+    name: 'sqlite',
+    fresh: () => {
+      file = join(mkdtempSync(join(tmpdir(), 'jwt-revocation-')), 'test.sqlite');
+      return databaseOptions(`sqlite:${file}`);
+    },
+    reopen: () => databaseOptions(`sqlite:${file}`),
+  };
+}
+
+const servers: Array<['postgres' | 'mariadb', string]> = [
+  ['postgres', 'TEST_POSTGRES_URL'],
+  ['mariadb', 'TEST_MYSQL_URL'],
+];
+
+/**
+ * Runs a suite once per database: SQLite always, PostgreSQL and MariaDB when
+ * their URL is set. A database left out says so loudly; under CI it fails.
+ */
+export function eachDatabase(title: string, suite: (db: () => TestDatabase) => void): void {
+  describe(`${title} [sqlite]`, () => suite(sqlite));
+  for (const [name, variable] of servers) {
+    const url = process.env[variable];
+    if (url) {
+      describe(`${title} [${name}]`, () => suite(() => server(name, url)));
+    } else if (process.env.CI) {
+      describe(`${title} [${name}]`, () => {
+        it(`needs ${variable}: CI must run every database`, () => {
+          throw new Error(`${variable} is not set`);
+        });
+      });
+    } else {
+      console.warn(`\n*** SKIPPED: "${title}" on ${name}: set ${variable} to run it (.ci/run does). ***\n`);
+      describe.skip(`${title} [${name}] (SKIPPED: ${variable} not set)`, () => suite(() => server(name, '')));
+    }
+  }
+}

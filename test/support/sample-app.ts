@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import request from 'supertest';
+import { createApp } from '../../sample/app.js';
+import type { SampleConfig } from '../../sample/config.js';
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
+
+export interface RunningSample {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** The sample app, as `npm start` builds it, on the given database, listening on a real socket. */
+export async function startSample(database: TypeOrmModuleOptions, overrides: Partial<SampleConfig> = {}): Promise<RunningSample> {
+  const app = await createApp(
+    { port: 0, database, jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, ...overrides },
+    ['error', 'warn'],
+  );
+  await app.listen(0, '127.0.0.1');
+  const http = request(app.getHttpServer());
+  return { app, http, close: () => app.close() };
+}
+
+export interface LoggedIn {
+  accessToken: string;
+  refreshToken: string;
+  auth: { Authorization: string };
+}
+
+export async function registerAndLogin(http: RunningSample['http'], username: string, password = 'correct horse battery'): Promise<LoggedIn> {
+  await http.post('/auth/register').send({ username, password }).expect(201);
+  return login(http, username, password);
+}
+
+export async function login(http: RunningSample['http'], username: string, password = 'correct horse battery', agent = 'jest'): Promise<LoggedIn> {
+  const res = await http.post('/auth/login').set('User-Agent', agent).send({ username, password }).expect(200);
+  return { accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, auth: { Authorization: `Bearer ${res.body.accessToken}` } };
+}
