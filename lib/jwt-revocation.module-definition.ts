@@ -11,6 +11,7 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<JwtRevocationModuleOptions>({ moduleName: 'JwtRevocation' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createJwtRevocationOptions')
   // Extras are read while the module is defined (TypeOrmModule.forFeature
   // needs the data source and the tables then), so they are never the result
   // of an async factory. See jwt-revocation.module.ts for how they are used.

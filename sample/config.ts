@@ -16,7 +16,7 @@ export function databaseOptions(url: string): TypeOrmModuleOptions {
   if (url.startsWith('sqlite:')) return { ...common, type: 'better-sqlite3', database: url.slice('sqlite:'.length) };
   if (/^postgres(ql)?:\/\//.test(url)) return { ...common, type: 'postgres', url };
   if (url.startsWith('mysql://')) return { ...common, type: 'mysql', url };
-  if (url.startsWith('mariadb://')) return { ...common, type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}` };
+  if (url.startsWith('mariadb://')) return { ...common, type: 'mariadb', url };
   throw new Error(`DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got "${url.split(':')[0]}:...")`);
 }
 
