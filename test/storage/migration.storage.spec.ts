@@ -15,7 +15,7 @@ eachDatabase('migration path (npm run schema:sql)', (database) => {
     const fresh = db.fresh() as Record<string, unknown>;
     // Empty the database (dropSchema) without creating anything.
     const { autoLoadEntities: _a, synchronize: _s, ...wipe } = fresh;
-    const wiper = new DataSource({ ...wipe, entities: [], synchronize: false } as DataSourceOptions);
+    const wiper = new DataSource({ ...wipe, entities: [], synchronize: false } as unknown as DataSourceOptions);
     await wiper.initialize();
     await wiper.dropDatabase().catch(async () => {
       for (const table of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state', 'sample_user']) {
@@ -33,7 +33,7 @@ eachDatabase('migration path (npm run schema:sql)', (database) => {
 
     // Apply it as a migration would, then ask again: a stable schema has no diff.
     const { autoLoadEntities: _b, synchronize: _c, ...plain } = db.reopen() as Record<string, unknown>;
-    const runner = new DataSource({ ...plain, entities: [], synchronize: false } as DataSourceOptions);
+    const runner = new DataSource({ ...plain, entities: [], synchronize: false } as unknown as DataSourceOptions);
     await runner.initialize();
     for (const statement of sql) await runner.query(statement.replace(/;$/, ''));
     await runner.destroy();
