@@ -5,6 +5,8 @@ export { ACCESS_TOKEN_TYP, DEFAULT_TABLE_NAMES, JWT_REVOCATION_STRATEGY } from '
 export { RevocableJwtGuard } from './revocable-jwt.guard.js';
 export { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
 export { TokenLogService } from './token-log.service.js';
+export { KeyRing } from './key-ring.js';
+export { TokenEvents, type TokenEvent, type TokenEventListener } from './token-events.js';
 export { RevocationState, type Verdict } from './revocation-state.js';
 export { LogoutInterceptor } from './logout.interceptor.js';
 export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './jwt-revocation.decorators.js';

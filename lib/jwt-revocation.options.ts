@@ -4,7 +4,8 @@ import type {
   HmacAlgorithm,
   JwtRevocationModuleOptions,
   RevocationMode,
-  SigningOptions,
+  KeySetOptions,
+  SigningKeyOptions,
   TokenSourceOptions,
 } from './interfaces/jwt-revocation-module-options.interface.js';
 
@@ -21,6 +22,8 @@ export class JwtRevocationDefaults {
   lastSeenFlushInterval = 60;
   allowlistLookupConcurrency = 32;
   refreshReuseGrace = 5;
+  sessionMaxLifetime: number | undefined = undefined;
+  sessionIdleTimeout: number | undefined = undefined;
 }
 
 export type JwtAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
@@ -64,72 +67,95 @@ function positiveInteger(name: string, value: unknown, allowZero = false): numbe
 
 function toKey(name: string, value: unknown, kind: 'private' | 'public'): KeyObject {
   if (value instanceof KeyObject) return value;
-  if (typeof value !== 'string' && !Buffer.isBuffer(value)) fail(`signing.${name} must be a PEM string, a Buffer or a KeyObject`);
+  if (typeof value !== 'string' && !Buffer.isBuffer(value)) fail(`${name} must be a PEM string, a Buffer or a KeyObject`);
   try {
     return kind === 'private' ? createPrivateKey(value) : createPublicKey(value);
   } catch {
-    fail(`signing.${name} is not a valid ${kind} key`);
+    fail(`${name} is not a valid ${kind} key`);
   }
 }
 
-function resolveHmac(signing: SigningOptions & { secret?: unknown }): ResolvedSigning {
+function resolveHmac(signing: SigningKeyOptions & { secret?: unknown }, name: string): ResolvedSigning {
   const algorithm = (signing.algorithm ?? 'HS256') as HmacAlgorithm;
-  if (!(algorithm in HMAC_MIN_BYTES)) fail(`signing.algorithm "${algorithm}" cannot be used with signing.secret (use HS256, HS384 or HS512)`);
+  if (!(algorithm in HMAC_MIN_BYTES)) fail(`${name}.algorithm "${algorithm}" cannot be used with a secret (use HS256, HS384 or HS512)`);
   const secret = signing.secret;
   let key: KeyObject;
   if (secret instanceof KeyObject) {
-    if (secret.type !== 'secret') fail('signing.secret must be a secret KeyObject');
+    if (secret.type !== 'secret') fail(`${name}.secret must be a secret KeyObject`);
     key = secret;
   } else if (typeof secret === 'string' || Buffer.isBuffer(secret)) {
     key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
   } else {
-    fail('signing.secret must be a string, a Buffer or a KeyObject');
+    fail(`${name}.secret must be a string, a Buffer or a KeyObject`);
   }
   const size = key.symmetricKeySize ?? 0;
   // RFC 7518 3.2: an HMAC key must be at least as long as the hash output.
   if (size < HMAC_MIN_BYTES[algorithm]) {
-    fail(`signing.secret is ${size} bytes; ${algorithm} needs at least ${HMAC_MIN_BYTES[algorithm]} random bytes`);
+    fail(`${name}.secret is ${size} bytes; ${algorithm} needs at least ${HMAC_MIN_BYTES[algorithm]} random bytes`);
   }
   return { algorithm, signKey: key, verifyKey: key, kid: signing.kid };
 }
 
-function resolveAsymmetric(signing: SigningOptions & { privateKey?: unknown; publicKey?: unknown }): ResolvedSigning {
+function resolveAsymmetric(signing: SigningKeyOptions & { privateKey?: unknown; publicKey?: unknown }, name: string): ResolvedSigning {
   const algorithm = signing.algorithm as string;
   if (algorithm === 'EdDSA') {
-    fail('signing.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256');
+    fail(`${name}.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256`);
   }
-  if (algorithm !== 'RS256' && algorithm !== 'ES256') fail(`signing.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
+  if (algorithm !== 'RS256' && algorithm !== 'ES256') fail(`${name}.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
   if (typeof signing.kid !== 'string' || signing.kid.length === 0 || signing.kid.length > 64) {
-    fail('signing.kid is required with an asymmetric key (1 to 64 characters)');
+    fail(`${name}.kid is required with an asymmetric key (1 to 64 characters)`);
   }
-  const signKey = toKey('privateKey', signing.privateKey, 'private');
-  const verifyKey = signing.publicKey === undefined ? createPublicKey(signKey) : toKey('publicKey', signing.publicKey, 'public');
+  const signKey = toKey(`${name}.privateKey`, signing.privateKey, 'private');
+  const verifyKey = signing.publicKey === undefined ? createPublicKey(signKey) : toKey(`${name}.publicKey`, signing.publicKey, 'public');
   const details = signKey.asymmetricKeyDetails ?? {};
   if (algorithm === 'RS256' && (signKey.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048)) {
-    fail('signing.privateKey must be an RSA key of at least 2048 bits for RS256');
+    fail(`${name}.privateKey must be an RSA key of at least 2048 bits for RS256`);
   }
   if (algorithm === 'ES256' && (signKey.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1')) {
-    fail('signing.privateKey must be a P-256 (prime256v1) key for ES256');
+    fail(`${name}.privateKey must be a P-256 (prime256v1) key for ES256`);
   }
   // A public key that does not match would make every token fail: say so now.
   const probe = Buffer.from('jwt-revocation key check');
   if (!verify('sha256', probe, verifyKey, sign('sha256', probe, signKey))) {
-    fail('signing.publicKey does not match signing.privateKey');
+    fail(`${name}.publicKey does not match ${name}.privateKey`);
   }
   return { algorithm, signKey, verifyKey, kid: signing.kid };
 }
 
-function resolveSigning(signing: unknown): ResolvedSigning {
-  if (!signing || typeof signing !== 'object') fail('option "signing" is required: { secret } or { algorithm, privateKey, kid }');
-  const s = signing as SigningOptions & { secret?: unknown; privateKey?: unknown; publicKey?: unknown };
+function resolveKey(signing: unknown, name: string): ResolvedSigning {
+  if (!signing || typeof signing !== 'object') fail(`option "${name}" must be { secret } or { algorithm, privateKey, kid }`);
+  const s = signing as SigningKeyOptions & { secret?: unknown; privateKey?: unknown; publicKey?: unknown };
   const known = new Set(['algorithm', 'secret', 'privateKey', 'publicKey', 'kid']);
-  for (const key of Object.keys(s)) if (!known.has(key)) fail(`unknown option "signing.${key}"`);
-  if (s.secret !== undefined && (s.privateKey !== undefined || s.publicKey !== undefined)) {
-    fail('signing.secret and signing.privateKey/publicKey contradict each other: give one of them');
+  for (const key of Object.keys(s)) if (!known.has(key)) fail(`unknown option "${name}.${key}"`);
+  if (s.kid !== undefined && (typeof s.kid !== 'string' || s.kid.length === 0 || s.kid.length > 64)) {
+    fail(`${name}.kid must be a string of 1 to 64 characters`);
   }
-  if (s.secret !== undefined) return resolveHmac(s);
-  if (s.privateKey !== undefined) return resolveAsymmetric(s);
-  fail('option "signing" needs a secret (HMAC) or a privateKey (RS256, ES256)');
+  if (s.secret !== undefined && (s.privateKey !== undefined || s.publicKey !== undefined)) {
+    fail(`${name}.secret and ${name}.privateKey/publicKey contradict each other: give one of them`);
+  }
+  if (s.secret !== undefined) return resolveHmac(s, name);
+  if (s.privateKey !== undefined) return resolveAsymmetric(s, name);
+  fail(`option "${name}" needs a secret (HMAC) or a privateKey (RS256, ES256)`);
+}
+
+/** The signing keys, the current one first. */
+function resolveSigning(signing: unknown): ResolvedSigning[] {
+  if (!signing || typeof signing !== 'object') fail('option "signing" is required: { secret } or { algorithm, privateKey, kid }');
+  if (!('keys' in signing)) return [resolveKey(signing, 'signing')];
+  const set = signing as KeySetOptions;
+  for (const key of Object.keys(set)) if (key !== 'keys' && key !== 'current') fail(`unknown option "signing.${key}"`);
+  if (!Array.isArray(set.keys) || set.keys.length === 0) fail('option "signing.keys" must be a non-empty array');
+  const keys = set.keys.map((key, i) => resolveKey(key, `signing.keys[${i}]`));
+  const kids = new Set<string>();
+  keys.forEach((key, i) => {
+    if (key.kid === undefined) fail(`signing.keys[${i}].kid is required in a key set`);
+    if (kids.has(key.kid)) fail(`signing.keys[${i}].kid "${key.kid}" appears twice`);
+    kids.add(key.kid);
+  });
+  const current = set.current ?? keys[0].kid;
+  const first = keys.find((key) => key.kid === current);
+  if (!first) fail(`signing.current "${String(set.current)}" names no key of signing.keys`);
+  return [first, ...keys.filter((key) => key !== first)];
 }
 
 /**
@@ -137,7 +163,8 @@ function resolveSigning(signing: unknown): ResolvedSigning {
  * Built once at bootstrap; a wrong option stops the app here, naming it.
  */
 export class JwtRevocationConfig extends JwtRevocationDefaults {
-  readonly signing: ResolvedSigning;
+  /** The signing keys as configured, the current one first. `KeyRing` holds them at run time. */
+  readonly keys: ResolvedSigning[];
   readonly issuer?: string;
   readonly audience?: string | string[];
   readonly validateSubject?: JwtRevocationModuleOptions['validateSubject'];
@@ -149,7 +176,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     }
     const explicit = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     Object.assign(this, explicit);
-    this.signing = resolveSigning(options.signing);
+    this.keys = resolveSigning(options.signing);
+    delete (this as { signing?: unknown }).signing;
     this.check(options);
   }
 
@@ -168,6 +196,11 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('lastSeenFlushInterval', this.lastSeenFlushInterval);
     positiveInteger('allowlistLookupConcurrency', this.allowlistLookupConcurrency);
     positiveInteger('refreshReuseGrace', this.refreshReuseGrace, true);
+    if (this.sessionMaxLifetime !== undefined) positiveInteger('sessionMaxLifetime', this.sessionMaxLifetime);
+    if (this.sessionIdleTimeout !== undefined) positiveInteger('sessionIdleTimeout', this.sessionIdleTimeout);
+    if (this.sessionMaxLifetime !== undefined && this.sessionMaxLifetime < this.accessTokenTtl) {
+      fail(`option "sessionMaxLifetime" (${this.sessionMaxLifetime}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
+    }
     if (this.refreshTokenTtl < this.accessTokenTtl) {
       fail(`option "refreshTokenTtl" (${this.refreshTokenTtl}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
     }

@@ -13,7 +13,9 @@ import { SessionActivity } from './session-activity.js';
 import { TypeOrmTokenStore } from './stores/typeorm-token.store.js';
 import { SubjectValidator } from './subject-validator.js';
 import { TokenLogService } from './token-log.service.js';
-import { TokenSigner } from './token-signer.js';
+import { KeyRing } from './key-ring.js';
+import { TokenCodec } from './token-codec.js';
+import { TokenEvents } from './token-events.js';
 
 export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, dataSource?: string): Provider[] {
   return [
@@ -27,7 +29,9 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
       useFactory: (source: DataSource) => new TypeOrmTokenStore(source, entities),
       inject: [getDataSourceToken(dataSource)],
     },
-    TokenSigner,
+    KeyRing,
+    TokenCodec,
+    TokenEvents,
     RevocationState,
     SessionActivity,
     SubjectValidator,

@@ -5,8 +5,11 @@ import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { RevocationState } from './revocation-state.js';
 import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
-import { TokenSigner } from './token-signer.js';
-import type { IssueContext, IssuedTokens } from './interfaces/issued-tokens.interface.js';
+import { KeyRing } from './key-ring.js';
+import { checkAccessToken } from './token-claims.js';
+import { TokenCodec } from './token-codec.js';
+import { TokenEvents } from './token-events.js';
+import type { IntrospectionResponse, IssueContext, IssuedTokens } from './interfaces/issued-tokens.interface.js';
 import { REVOKE_REASONS, type RevokeReason } from './interfaces/revoke-reason.type.js';
 import type { SessionInfo, SessionRecord, TokenRecord } from './interfaces/token-record.interface.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
@@ -35,20 +38,6 @@ function clip(value: string | undefined, max: number): string | null {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, max) : null;
 }
 
-/** A jti (22 url-safe characters) or a JWT whose payload names one. Only the jti is used: it is random, so a forged token cannot name someone else's. */
-function jtiOf(jtiOrToken: string): string | null {
-  if (!jtiOrToken.includes('.')) return jtiOrToken;
-  const parts = jtiOrToken.split('.');
-  if (parts.length !== 3) return null;
-  try {
-    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
-    const jti = (payload as { jti?: unknown } | null)?.jti;
-    return typeof jti === 'string' ? jti : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The app's handle on tokens: issue, refresh, revoke, look up. Every write
  * reaches the database before the call returns; the in-memory revocation
@@ -61,9 +50,11 @@ export class TokenLogService {
     private readonly config: JwtRevocationConfig,
     private readonly store: TokenStore,
     private readonly state: RevocationState,
-    private readonly signer: TokenSigner,
+    private readonly codec: TokenCodec,
     private readonly subjects: SubjectValidator,
     private readonly activity: SessionActivity,
+    private readonly keys: KeyRing,
+    private readonly events: TokenEvents,
   ) {}
 
   /**
@@ -76,60 +67,106 @@ export class TokenLogService {
     const now = Date.now();
     const sessionId = newId();
     const access = this.accessRow(subject, sessionId, now, custom, context);
-    const refresh = this.refreshRow(subject, sessionId, now, custom, context, null);
+    const refreshToken = randomBytes(32).toString('base64url');
+    const refresh = { ...this.refreshRow(subject, sessionId, now, custom, context, null), tokenHash: hashRefreshToken(refreshToken) };
     const session: SessionRecord = {
       sessionId,
       subject,
       createdAt: now,
       lastSeenAt: now,
-      expiresAt: refresh.row.expiresAt,
+      expiresAt: refresh.expiresAt,
       revokedAt: null,
       revokeReason: null,
       userAgent: access.userAgent,
       ip: access.ip,
     };
-    const version = await this.store.createSession({ session, tokens: [access, refresh.row] });
-    return this.handOut(access, version, refresh.token);
+    const version = await this.store.createSession({ session, tokens: [access, refresh] });
+    this.events.emit({ type: 'issued', subject, sessionId, jti: access.jti });
+    return this.handOut(access, version, refreshToken, refresh.expiresAt);
   }
 
   /**
    * Exchanges a refresh token for a new pair in the same session; the old one
-   * is spent. A spent token presented again after `refreshReuseGrace` seconds
-   * is taken as stolen: the whole session is revoked. Throws a 401 otherwise.
+   * is spent. Within `refreshReuseGrace` seconds, the immediately previous
+   * token gets the same new pair again (a retry, or two tabs at once). Any
+   * other spent token is reuse: the whole session is revoked. Throws a 401
+   * (`InvalidTokenException`) for every token that yields no pair.
    */
   async refresh(refreshToken: string, context: IssueContext = {}): Promise<IssuedTokens> {
     if (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 256) {
       throw new InvalidTokenException('Invalid refresh token');
     }
     const now = Date.now();
-    let pending: { access: Omit<TokenRecord, 'subjectVersion'>; token: string } | undefined;
+    const { sessionMaxLifetime, sessionIdleTimeout } = this.config;
+    let pending: { access: Omit<TokenRecord, 'subjectVersion'>; refresh: Omit<TokenRecord, 'subjectVersion'> } | undefined;
     const result = await this.store.rotate({
       tokenHash: hashRefreshToken(refreshToken),
       now,
+      createdAfter: sessionMaxLifetime === undefined ? null : now - sessionMaxLifetime * 1000,
+      seenAfter: sessionIdleTimeout === undefined ? null : now - sessionIdleTimeout * 1000,
       userAgent: clip(context.userAgent, 512),
       ip: clip(context.ip, 64),
-      next: (presented) => {
-        const access = this.accessRow(presented.subject, presented.sessionId, now, presented.claims, context);
-        const refresh = this.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti);
-        pending = { access, token: refresh.token };
-        return [access, refresh.row];
+      next: (presented, session) => {
+        // The session's absolute end caps both tokens: the grace window and a late refresh never extend it.
+        const end = sessionMaxLifetime === undefined ? Infinity : session.createdAt + sessionMaxLifetime * 1000;
+        const access = this.accessRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
+        const refresh = this.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
+        refresh.tokenHash = hashRefreshToken(this.keys.nextRefreshToken(refreshToken));
+        pending = { access, refresh };
+        return [access, refresh];
       },
     });
-    if (result.outcome === 'reused' && now - result.spentAt > this.config.refreshReuseGrace * 1000) {
-      await this.revokeSession(result.sessionId, 'refresh_reuse');
+    if (result.outcome === 'rotated' && pending) {
+      const { access, refresh } = pending;
+      this.events.emit({ type: 'refreshed', subject: access.subject, sessionId: access.sessionId, jti: access.jti, parentJti: refresh.parentJti as string });
+      return this.handOut(access, result.subjectVersion, this.keys.nextRefreshToken(refreshToken), refresh.expiresAt);
     }
-    if (result.outcome !== 'rotated' || !pending) throw new InvalidTokenException('Invalid refresh token');
-    return this.handOut(pending.access, result.subjectVersion, pending.token);
+    if (result.outcome === 'spent') return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
+    throw new InvalidTokenException('Invalid refresh token');
+  }
+
+  /** A spent refresh token again: the same pair inside the grace window, else reuse and the session dies. */
+  private async replayOrRevoke(
+    refreshToken: string,
+    presented: TokenRecord,
+    successors: TokenRecord[],
+    session: SessionRecord | null,
+    now: number,
+  ): Promise<IssuedTokens> {
+    const access = successors.find((t) => t.tokenType === 'access');
+    const refresh = successors.find((t) => t.tokenType === 'refresh');
+    const successorToken = this.keys.nextRefreshToken(refreshToken);
+    const inGrace =
+      presented.spentAt !== null &&
+      now - presented.spentAt <= this.config.refreshReuseGrace * 1000 &&
+      session !== null &&
+      session.revokedAt === null &&
+      // Only the immediately previous token: its successor must still be the live end of the chain.
+      refresh !== undefined &&
+      refresh.spentAt === null &&
+      refresh.revokedAt === null &&
+      refresh.tokenHash === hashRefreshToken(successorToken) &&
+      access !== undefined &&
+      access.revokedAt === null;
+    if (inGrace) return this.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
+    if (session && session.revokedAt === null) {
+      await this.revokeSession(presented.sessionId, 'refresh_reuse');
+      this.events.emit({ type: 'reuse_detected', subject: presented.subject, sessionId: presented.sessionId, jti: presented.jti });
+    }
+    throw new InvalidTokenException('Invalid refresh token');
   }
 
   /** Revokes one token by jti or by the token itself. Idempotent; false when the token is unknown. */
   async revoke(jtiOrToken: string, reason: RevokeReason = 'logout'): Promise<boolean> {
     assertReason(reason);
-    const jti = typeof jtiOrToken === 'string' ? jtiOf(jtiOrToken) : null;
-    if (!jti || jti.length > 64) return false;
+    if (typeof jtiOrToken !== 'string') return false;
+    // A token is taken at its signature's word only; a bare jti is the app's own.
+    const jti = jtiOrToken.includes('.') ? (this.codec.verifySignature(jtiOrToken)?.payload as { jti?: unknown } | undefined)?.jti : jtiOrToken;
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 64) return false;
     const revoked = await this.store.revokeToken(jti, reason, Date.now());
     if (!revoked) return false;
     if (revoked.tokenType === 'access') this.state.tokenRevoked(revoked.jti, revoked.expiresAt / 1000);
+    this.events.emit({ type: 'revoked', scope: 'token', jti: revoked.jti, reason });
     return true;
   }
 
@@ -140,6 +177,7 @@ export class TokenLogService {
     const session = await this.store.revokeSession(sessionId, reason, Date.now());
     if (!session) return false;
     this.state.sessionRevoked(sessionId, Math.floor((session.revokedAt ?? Date.now()) / 1000));
+    this.events.emit({ type: 'revoked', scope: 'session', sessionId, reason });
     return true;
   }
 
@@ -151,6 +189,7 @@ export class TokenLogService {
     const version = await this.store.revokeSubject(subject, reason, now);
     this.state.subjectRevoked(subject, version, Math.floor(now / 1000));
     this.subjects.forget(subject);
+    this.events.emit({ type: 'revoked', scope: 'subject', subject, reason });
   }
 
   /** Revokes every live session of the subject except one (say, after a password change). Returns how many. */
@@ -159,8 +198,103 @@ export class TokenLogService {
     assertReason(reason);
     const now = Date.now();
     const ids = await this.store.revokeOtherSessions(subject, keepSessionId, reason, now);
-    for (const id of ids) this.state.sessionRevoked(id, Math.floor(now / 1000));
+    for (const id of ids) {
+      this.state.sessionRevoked(id, Math.floor(now / 1000));
+      this.events.emit({ type: 'revoked', scope: 'session', sessionId: id, reason });
+    }
     return ids.length;
+  }
+
+  /**
+   * RFC 7009 revocation of a token a client presents: a refresh token (its
+   * whole session dies) or an access token. Unknown, garbage, expired or
+   * already revoked tokens are a success too, and so is a token of another
+   * subject than `owner` (when given), which is left alone: the answer
+   * reveals nothing. The hint only orders the look-ups.
+   */
+  async revokeToken(token: unknown, hint?: unknown, owner?: { subject: string }): Promise<void> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > this.config.maxTokenLength) return;
+    const lookups = hint === 'access_token' ? [this.accessTokenOf, this.refreshTokenOf] : [this.refreshTokenOf, this.accessTokenOf];
+    for (const lookup of lookups) {
+      const found = await lookup.call(this, token);
+      if (!found) continue;
+      if (owner && owner.subject !== found.subject) return;
+      if (found.tokenType === 'refresh') await this.revokeSession(found.sessionId, 'logout');
+      else await this.revoke(found.jti, 'logout');
+      return;
+    }
+  }
+
+  /**
+   * RFC 7662 introspection: `{ active: false }` and nothing more for any
+   * token that is not live (unknown, expired, revoked, spent, bad signature).
+   */
+  async introspect(token: unknown, hint?: unknown): Promise<IntrospectionResponse> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > this.config.maxTokenLength) return { active: false };
+    const lookups = hint === 'refresh_token' ? [this.introspectRefresh, this.introspectAccess] : [this.introspectAccess, this.introspectRefresh];
+    for (const lookup of lookups) {
+      const answer = await lookup.call(this, token);
+      if (answer) return answer;
+    }
+    return { active: false };
+  }
+
+  private async introspectAccess(token: string): Promise<IntrospectionResponse | null> {
+    const decoded = this.codec.verifySignature(token);
+    if (!decoded) return null;
+    const now = Math.floor(Date.now() / 1000);
+    let claims: VerifiedToken;
+    try {
+      claims = checkAccessToken(decoded.header, decoded.payload, this.config, now);
+    } catch {
+      return null;
+    }
+    const { issuer, audience, clockTolerance } = this.config;
+    if (claims.exp + clockTolerance <= now || (typeof claims.nbf === 'number' && claims.nbf > now + clockTolerance)) return null;
+    if (issuer !== undefined && claims.iss !== issuer) return null;
+    if (audience !== undefined && JSON.stringify(claims.aud) !== JSON.stringify(audience)) return null;
+    if (await this.isRevoked(claims)) return null;
+    return {
+      active: true,
+      token_type: 'access_token',
+      sub: claims.sub,
+      jti: claims.jti,
+      sid: claims.sid,
+      iat: claims.iat,
+      exp: claims.exp,
+      ...(claims.iss !== undefined ? { iss: claims.iss } : {}),
+      ...(claims.aud !== undefined ? { aud: claims.aud } : {}),
+    };
+  }
+
+  private async introspectRefresh(token: string): Promise<IntrospectionResponse | null> {
+    const row = await this.refreshTokenOf(token);
+    if (!row || row.revokedAt !== null || row.spentAt !== null || row.expiresAt <= Date.now()) return null;
+    const session = await this.store.findSession(row.sessionId);
+    if (!session || session.revokedAt !== null) return null;
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      sub: row.subject,
+      jti: row.jti,
+      sid: row.sessionId,
+      iat: Math.floor(row.issuedAt / 1000),
+      exp: Math.floor(row.expiresAt / 1000),
+    };
+  }
+
+  private async refreshTokenOf(token: string): Promise<TokenRecord | null> {
+    // A JWT is never a refresh token; skip the database for it.
+    if (token.includes('.') || token.length > 256) return null;
+    return this.store.findRefreshToken(hashRefreshToken(token));
+  }
+
+  private async accessTokenOf(token: string): Promise<TokenRecord | null> {
+    const decoded = this.codec.verifySignature(token);
+    const jti = (decoded?.payload as { jti?: unknown } | null | undefined)?.jti;
+    if (typeof jti !== 'string' || jti.length > 64) return null;
+    const row = await this.store.findToken(jti);
+    return row && row.tokenType === 'access' ? row : null;
   }
 
   /** Live sessions of a subject, most recently seen first. */
@@ -209,22 +343,26 @@ export class TokenLogService {
     now: number,
     claims: Record<string, unknown> | null,
     context: IssueContext,
+    parentJti: string | null = null,
+    end = Infinity,
   ): Omit<TokenRecord, 'subjectVersion'> {
     const issuedAt = Math.floor(now / 1000) * 1000;
+    // Whole seconds, as in the token's exp claim.
+    const expiresAt = Math.min(issuedAt + this.config.accessTokenTtl * 1000, Math.floor(end / 1000) * 1000);
     return {
       jti: newId(),
       subject,
       tokenType: 'access',
       sessionId,
       issuedAt,
-      expiresAt: issuedAt + this.config.accessTokenTtl * 1000,
+      expiresAt,
       revokedAt: null,
       revokeReason: null,
       userAgent: clip(context.userAgent, 512),
       ip: clip(context.ip, 64),
       claims: claims && Object.keys(claims).length > 0 ? claims : null,
       tokenHash: null,
-      parentJti: null,
+      parentJti,
       spentAt: null,
     };
   }
@@ -237,29 +375,28 @@ export class TokenLogService {
     claims: Record<string, unknown> | null,
     context: IssueContext,
     parentJti: string | null,
-  ) {
-    const token = randomBytes(32).toString('base64url');
-    const row: Omit<TokenRecord, 'subjectVersion'> = {
+    end = Infinity,
+  ): Omit<TokenRecord, 'subjectVersion'> {
+    return {
       jti: newId(),
       subject,
       tokenType: 'refresh',
       sessionId,
       issuedAt: now,
-      expiresAt: now + this.config.refreshTokenTtl * 1000,
+      expiresAt: Math.min(now + this.config.refreshTokenTtl * 1000, end),
       revokedAt: null,
       revokeReason: null,
       userAgent: clip(context.userAgent, 512),
       ip: clip(context.ip, 64),
       claims,
-      tokenHash: hashRefreshToken(token),
+      tokenHash: null,
       parentJti,
       spentAt: null,
     };
-    return { token, row };
   }
 
   /** Signs the access token whose row is already written, and returns the pair. */
-  private handOut(access: Omit<TokenRecord, 'subjectVersion'>, version: number, refreshToken: string): IssuedTokens {
+  private handOut(access: Omit<TokenRecord, 'subjectVersion'>, version: number, refreshToken: string, refreshExpiresAt: number): IssuedTokens {
     const iat = access.issuedAt / 1000;
     const exp = access.expiresAt / 1000;
     const payload: Record<string, unknown> = {
@@ -275,10 +412,10 @@ export class TokenLogService {
     if (this.config.audience !== undefined) payload.aud = this.config.audience;
     this.state.tokenIssued(access.jti, exp);
     return {
-      accessToken: this.signer.sign(payload),
-      expiresIn: this.config.accessTokenTtl,
+      accessToken: this.codec.sign(payload),
+      expiresIn: exp - iat,
       refreshToken,
-      refreshExpiresIn: this.config.refreshTokenTtl,
+      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt - Date.now()) / 1000)),
       sessionId: access.sessionId,
       jti: access.jti,
     };

@@ -3,8 +3,10 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
+import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
 import type { SampleConfig } from './config.js';
 import { MeController } from './me.controller.js';
+import { ReuseAlarm } from './reuse-alarm.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
 
@@ -24,6 +26,7 @@ export class AppModule {
             issuer: 'nestjs-jwt-revocation-sample',
             accessTokenTtl: config.accessTokenTtl,
             refreshTokenTtl: config.refreshTokenTtl,
+            refreshReuseGrace: config.refreshReuseGrace,
             // A deleted account's tokens die with revokeAllForSubject; this
             // also covers a row deleted behind the app's back, within 30 s.
             validateSubject: (subject: string) => users.exists(subject),
@@ -31,9 +34,13 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AuthController, MeController],
-      // Every route needs a valid token unless marked @Public().
-      providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
+      controllers: [AuthController, OAuthController, MeController],
+      providers: [
+        // Every route needs a valid token unless marked @Public().
+        { provide: APP_GUARD, useClass: RevocableJwtGuard },
+        { provide: INTROSPECTION_CLIENT, useValue: config.introspectionClient },
+        ReuseAlarm,
+      ],
     };
   }
 }

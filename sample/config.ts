@@ -8,6 +8,10 @@ export interface SampleConfig {
   jwtSecret: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** Seconds in which a spent refresh token gets the same new pair again; 0 disables. */
+  refreshReuseGrace: number;
+  /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
+  introspectionClient: { id: string; secret: string } | null;
 }
 
 /** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...` or `mysql://...` / `mariadb://...`. */
@@ -39,5 +43,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     jwtSecret,
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
     refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
+    introspectionClient:
+      env.INTROSPECTION_CLIENT_ID && env.INTROSPECTION_CLIENT_SECRET
+        ? { id: env.INTROSPECTION_CLIENT_ID, secret: env.INTROSPECTION_CLIENT_SECRET }
+        : null,
   };
 }

@@ -17,3 +17,18 @@ export interface IssuedTokens {
   /** jti of the access token. */
   jti: string;
 }
+
+/** RFC 7662 answer. An inactive token gets `{ active: false }` and nothing else. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      token_type: 'access_token' | 'refresh_token';
+      sub: string;
+      jti: string;
+      sid: string;
+      iat: number;
+      exp: number;
+      iss?: string;
+      aud?: string | string[];
+    };

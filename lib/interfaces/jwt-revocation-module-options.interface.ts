@@ -22,7 +22,19 @@ export interface AsymmetricSigningOptions {
   kid: string;
 }
 
-export type SigningOptions = HmacSigningOptions | AsymmetricSigningOptions;
+export type SigningKeyOptions = HmacSigningOptions | AsymmetricSigningOptions;
+
+/**
+ * Several keys, for rotation: `current` (default: the first) signs new
+ * tokens, every key verifies the tokens naming its `kid`. Each key needs a
+ * unique `kid`. `KeyRing.retire(kid)` drops a key at run time.
+ */
+export interface KeySetOptions {
+  keys: SigningKeyOptions[];
+  current?: string;
+}
+
+export type SigningOptions = SigningKeyOptions | KeySetOptions;
 
 export type RevocationMode = 'denylist' | 'allowlist';
 
@@ -56,6 +68,16 @@ export interface JwtRevocationModuleOptions {
   tokenFrom?: TokenSourceOptions;
   /** Longest token accepted, characters; longer ones are refused before parsing. Default 8192. */
   maxTokenLength?: number;
+  /**
+   * Seconds in which a spent refresh token is answered with the same new pair
+   * (a retry after a lost response, two tabs at once) instead of counting as
+   * reuse. 0 disables. Default 5.
+   */
+  refreshReuseGrace?: number;
+  /** Absolute session lifetime, seconds: no refresh past `createdAt` + this. Default: none. */
+  sessionMaxLifetime?: number;
+  /** A session not seen for this many seconds cannot be refreshed. Default: none. */
+  sessionIdleTimeout?: number;
   /** Reject tokens of deleted or blocked subjects. Return false (or throw an HttpException) to reject. */
   validateSubject?: (subject: string, token: VerifiedToken) => boolean | Promise<boolean>;
   /** How long a `validateSubject` answer is reused, seconds; 0 asks on every request. Default 30. */

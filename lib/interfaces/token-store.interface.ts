@@ -8,17 +8,22 @@ export interface NewSession {
   tokens: Omit<TokenRecord, 'subjectVersion'>[];
 }
 
-/** What a refresh writes, or why it could not. */
+/** What a refresh wrote, or what stopped it. */
 export type RotationResult =
-  | { outcome: 'rotated'; subjectVersion: number; session: SessionRecord }
-  | { outcome: 'reused'; sessionId: string; subject: string; spentAt: number }
+  | { outcome: 'rotated'; subjectVersion: number }
+  /** The token was spent already: its successors (access and refresh) decide between a retry and reuse. */
+  | { outcome: 'spent'; presented: TokenRecord; successors: TokenRecord[]; session: SessionRecord | null }
   | { outcome: 'invalid' };
 
 export interface RotationRequest {
   tokenHash: string;
   now: number;
-  /** The new pair, in the session of the presented token. Session id and subject are filled in by the store. */
-  next: (presented: TokenRecord) => Omit<TokenRecord, 'subjectVersion'>[];
+  /** Builds the new pair in the presented token's session; the session row is given for lifetime caps. */
+  next: (presented: TokenRecord, session: SessionRecord) => Omit<TokenRecord, 'subjectVersion'>[];
+  /** The session must have been created after this (epoch ms): its absolute lifetime. */
+  createdAfter: number | null;
+  /** The session must have been seen after this (epoch ms): its idle timeout. */
+  seenAfter: number | null;
   userAgent: string | null;
   ip: string | null;
 }
@@ -49,8 +54,10 @@ export interface RevokedToken {
 export abstract class TokenStore {
   /** Writes a new session and its tokens; returns the subject's current token version. */
   abstract createSession(input: NewSession): Promise<number>;
-  /** Exchanges a refresh token for a new pair, atomically; a spent token means reuse. */
+  /** Exchanges a refresh token for a new pair, atomically: of concurrent calls with one token, one rotates. */
   abstract rotate(request: RotationRequest): Promise<RotationResult>;
+  /** A refresh token's row by the hash of the token. */
+  abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
   /** Marks one token revoked (idempotent). Null when the jti is unknown. */
   abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
   /** Marks a session and all its tokens revoked (idempotent). Null when the session is unknown. */

@@ -53,48 +53,62 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   async rotate(request: RotationRequest): Promise<RotationResult> {
-    try {
-      return await this.rotateInTransaction(request);
-    } catch (error) {
-      if (error instanceof RotationLost) return { outcome: 'invalid' };
-      throw error;
+    // A call that loses the race for a token rolls back and looks again: it
+    // then sees the token spent by the winner, with the winner's successors.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.rotateInTransaction(request);
+      } catch (error) {
+        if (!(error instanceof RotationLost) || attempt === 3) {
+          if (error instanceof RotationLost) return { outcome: 'invalid' };
+          throw error;
+        }
+      }
     }
+  }
+
+  findRefreshToken(tokenHash: string): Promise<TokenRecord | null> {
+    return this.dataSource.manager.findOne(this.entities.tokenLog, { where: { tokenHash, tokenType: 'refresh' } });
   }
 
   private rotateInTransaction(request: RotationRequest): Promise<RotationResult> {
     const { tokenLog, session } = this.entities;
     return this.dataSource.transaction(async (em): Promise<RotationResult> => {
-      const presented = await em.findOne(tokenLog, {
-        where: { tokenHash: request.tokenHash, tokenType: 'refresh' },
-      });
-      if (!presented || presented.revokedAt !== null || presented.expiresAt <= request.now) {
-        return { outcome: 'invalid' };
-      }
+      const presented = await em.findOne(tokenLog, { where: { tokenHash: request.tokenHash, tokenType: 'refresh' } });
+      if (!presented || presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
+      const current = await em.findOneBy(session, { sessionId: presented.sessionId });
+      if (!current) return { outcome: 'invalid' };
       if (presented.spentAt !== null) {
-        return { outcome: 'reused', sessionId: presented.sessionId, subject: presented.subject, spentAt: presented.spentAt };
+        const successors = await em.find(tokenLog, { where: { parentJti: presented.jti } });
+        return { outcome: 'spent', presented, successors, session: current };
       }
-      const next = request.next(presented);
-      const expiresAt = Math.max(...next.map((t) => t.expiresAt));
-      // Taking the session row first (it is locked until commit on PostgreSQL
-      // and MariaDB) orders this refresh against a concurrent revoke of it.
+      const next = request.next(presented, current);
+      // Taking the session row first (locked until commit on PostgreSQL and
+      // MariaDB) orders this refresh against a concurrent revoke of the
+      // session; its lifetime and idle limits are checked in the same step.
       const live = await em.update(
         session,
-        { sessionId: presented.sessionId, revokedAt: IsNull() },
-        { lastSeenAt: request.now, expiresAt, userAgent: request.userAgent, ip: request.ip },
+        {
+          sessionId: presented.sessionId,
+          revokedAt: IsNull(),
+          ...(request.createdAfter !== null ? { createdAt: MoreThan(request.createdAfter) } : {}),
+          ...(request.seenAfter !== null ? { lastSeenAt: MoreThan(request.seenAfter) } : {}),
+        },
+        {
+          lastSeenAt: request.now,
+          expiresAt: Math.max(...next.map((t) => t.expiresAt)),
+          userAgent: request.userAgent,
+          ip: request.ip,
+        },
       );
       if (!live.affected) return { outcome: 'invalid' };
       // Only one of several concurrent refreshes with the same token spends it.
-      const spent = await em.update(
-        tokenLog,
-        { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() },
-        { spentAt: request.now },
-      );
+      const spent = await em.update(tokenLog, { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() }, { spentAt: request.now });
       // Lost the race: roll back the session update made above.
       if (!spent.affected) throw new RotationLost();
       const version = await this.subjectVersion(em, presented.subject);
       await em.insert(tokenLog, withVersion(next, version));
-      const record = await em.findOneByOrFail(session, { sessionId: presented.sessionId });
-      return { outcome: 'rotated', subjectVersion: version, session: record };
+      return { outcome: 'rotated', subjectVersion: version };
     });
   }
 

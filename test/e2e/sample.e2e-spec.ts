@@ -77,12 +77,15 @@ eachDatabase('sample app HTTP contract', (database) => {
   });
 
   describe('refresh', () => {
-    it('rotates: the new pair works, the spent refresh token does not', async () => {
+    it('rotates: the new pair works; a token two generations old is reuse and kills the session', async () => {
       const dave = await registerAndLogin(sample.http, 'refresh.dave');
       const res = await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(200);
       expect(res.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
       await sample.http.get('/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
+      const third = await sample.http.post('/auth/refresh').send({ refreshToken: res.body.refreshToken }).expect(200);
       await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(401);
+      await sample.http.get('/me').set('Authorization', `Bearer ${third.body.accessToken}`).expect(401);
+      await sample.http.post('/auth/refresh').send({ refreshToken: third.body.refreshToken }).expect(401);
       await sample.http.post('/auth/refresh').send({ refreshToken: 'unknown-token' }).expect(401);
       await sample.http.post('/auth/refresh').send({}).expect(400);
       // An access token is not a refresh token.
