@@ -6,6 +6,8 @@ export { RevocableJwtGuard } from './revocable-jwt.guard.js';
 export { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
 export { TokenLogService } from './token-log.service.js';
 export { KeyRing } from './key-ring.js';
+export { dataSourceOptionsFromUrl } from './database-url.js';
+export { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive-sweeper.js';
 export { TokenEvents, type TokenEvent, type TokenEventListener } from './token-events.js';
 export { RevocationState, type Verdict } from './revocation-state.js';
 export { LogoutInterceptor } from './logout.interceptor.js';

@@ -24,6 +24,10 @@ export class JwtRevocationDefaults {
   refreshReuseGrace = 5;
   sessionMaxLifetime: number | undefined = undefined;
   sessionIdleTimeout: number | undefined = undefined;
+  archiveInterval = 300;
+  archiveBatchSize = 1000;
+  archiveSafetyMargin = 60;
+  archiveRetention: number | undefined = undefined;
 }
 
 export type JwtAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
@@ -196,6 +200,14 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('lastSeenFlushInterval', this.lastSeenFlushInterval);
     positiveInteger('allowlistLookupConcurrency', this.allowlistLookupConcurrency);
     positiveInteger('refreshReuseGrace', this.refreshReuseGrace, true);
+    positiveInteger('archiveInterval', this.archiveInterval, true);
+    positiveInteger('archiveBatchSize', this.archiveBatchSize);
+    if (this.archiveBatchSize > 10_000) fail(`option "archiveBatchSize" (${this.archiveBatchSize}) is over 10000: a batch holds its locks that long`);
+    positiveInteger('archiveSafetyMargin', this.archiveSafetyMargin, true);
+    if (this.archiveSafetyMargin < this.clockTolerance) {
+      fail(`option "archiveSafetyMargin" (${this.archiveSafetyMargin}) is below "clockTolerance" (${this.clockTolerance}): a token still accepted could leave the log`);
+    }
+    if (this.archiveRetention !== undefined) positiveInteger('archiveRetention', this.archiveRetention);
     if (this.sessionMaxLifetime !== undefined) positiveInteger('sessionMaxLifetime', this.sessionMaxLifetime);
     if (this.sessionIdleTimeout !== undefined) positiveInteger('sessionIdleTimeout', this.sessionIdleTimeout);
     if (this.sessionMaxLifetime !== undefined && this.sessionMaxLifetime < this.accessTokenTtl) {

@@ -5,6 +5,7 @@ import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.
 import { TokenStore } from './interfaces/token-store.interface.js';
 import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
+import { ArchiveSweeper } from './archive-sweeper.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { LogoutInterceptor } from './logout.interceptor.js';
 import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
@@ -36,6 +37,7 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
     SessionActivity,
     SubjectValidator,
     TokenLogService,
+    ArchiveSweeper,
     RevocableJwtStrategy,
     LogoutInterceptor,
   ];

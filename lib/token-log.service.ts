@@ -5,6 +5,7 @@ import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { RevocationState } from './revocation-state.js';
 import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
+import { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive-sweeper.js';
 import { KeyRing } from './key-ring.js';
 import { checkAccessToken } from './token-claims.js';
 import { TokenCodec } from './token-codec.js';
@@ -55,7 +56,31 @@ export class TokenLogService {
     private readonly activity: SessionActivity,
     private readonly keys: KeyRing,
     private readonly events: TokenEvents,
+    private readonly sweeper: ArchiveSweeper,
   ) {}
+
+  /**
+   * Moves expired rows from the log to the archive now, in batches (see
+   * `ArchiveSweeper`). Idempotent; `ran: false` when another instance holds
+   * the sweep.
+   */
+  archiveExpired(options: ArchiveOptions = {}): Promise<ArchiveResult> {
+    return this.sweeper.run(options);
+  }
+
+  /**
+   * Token rows of the log and the archive together, newest first: a
+   * subject's or a session's tokens, or those valid at a given time ("which
+   * devices held a valid token at T"). At most `limit` rows (default 1000).
+   */
+  history(query: { subject?: string; sessionId?: string; validAt?: Date; limit?: number }): Promise<Array<TokenRecord & { archivedAt: number | null }>> {
+    if (query.subject === undefined && query.sessionId === undefined && query.validAt === undefined) {
+      throw new TypeError('history() needs a subject, a sessionId or validAt');
+    }
+    const limit = query.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive whole number');
+    return this.store.findHistory({ subject: query.subject, sessionId: query.sessionId, validAt: query.validAt?.getTime(), limit });
+  }
 
   /**
    * Starts a session: signs an access token, creates a refresh token, and

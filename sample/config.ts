@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
+import { dataSourceOptionsFromUrl } from 'nestjs-jwt-revocation';
 
 export interface SampleConfig {
   port: number;
@@ -14,14 +15,9 @@ export interface SampleConfig {
   introspectionClient: { id: string; secret: string } | null;
 }
 
-/** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...` or `mysql://...` / `mariadb://...`. */
+/** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
 export function databaseOptions(url: string): TypeOrmModuleOptions {
-  const common = { autoLoadEntities: true, synchronize: true } as const;
-  if (url.startsWith('sqlite:')) return { ...common, type: 'better-sqlite3', database: url.slice('sqlite:'.length) };
-  if (/^postgres(ql)?:\/\//.test(url)) return { ...common, type: 'postgres', url };
-  if (url.startsWith('mysql://')) return { ...common, type: 'mysql', url };
-  if (url.startsWith('mariadb://')) return { ...common, type: 'mariadb', url };
-  throw new Error(`DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got "${url.split(':')[0]}:...")`);
+  return { ...dataSourceOptionsFromUrl(url), autoLoadEntities: true, synchronize: true } as TypeOrmModuleOptions;
 }
 
 function seconds(name: string, value: string | undefined, fallback: number): number {

@@ -78,6 +78,14 @@ export interface JwtRevocationModuleOptions {
   sessionMaxLifetime?: number;
   /** A session not seen for this many seconds cannot be refreshed. Default: none. */
   sessionIdleTimeout?: number;
+  /** Seconds between scheduled archive sweeps; 0 turns the timer off (run `archiveExpired()` or the CLI yourself). Default 300. */
+  archiveInterval?: number;
+  /** Rows moved per transaction: bounds how long a sweep holds locks. Default 1000, at most 10000. */
+  archiveBatchSize?: number;
+  /** Seconds after its expiry before a row may leave the log; at least `clockTolerance`. Default 60. */
+  archiveSafetyMargin?: number;
+  /** Seconds after expiry after which archive rows are deleted. Default: kept forever. */
+  archiveRetention?: number;
   /** Reject tokens of deleted or blocked subjects. Return false (or throw an HttpException) to reject. */
   validateSubject?: (subject: string, token: VerifiedToken) => boolean | Promise<boolean>;
   /** How long a `validateSubject` answer is reused, seconds; 0 asks on every request. Default 30. */

@@ -46,6 +46,30 @@ export interface RevokedToken {
   expiresAt: number;
 }
 
+/** What one sweeper may do while it holds the cluster-wide sweep lock. */
+export interface SweepBatches {
+  /**
+   * Moves up to `limit` rows that expired before `cutoff` (epoch ms) and that
+   * no check needs any more from the log to the archive, in one transaction.
+   * Returns how many moved.
+   */
+  archive(cutoff: number, now: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` archive rows that expired before `before`, in one transaction. */
+  purgeArchive(before: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` sessions whose every token expired before `cutoff` and that hold no live spent refresh row. */
+  purgeSessions(cutoff: number, limit: number): Promise<number>;
+}
+
+/** A question for `findHistory`: rows of the log and the archive together. */
+export interface HistoryQuery {
+  subject?: string;
+  sessionId?: string;
+  /** Tokens that were valid at this time (epoch ms): issued before, expiring after, not revoked by then. */
+  validAt?: number;
+  /** Most rows returned. */
+  limit: number;
+}
+
 /**
  * The storage seam of the module. The default is `TypeOrmTokenStore`; an app
  * replaces it by providing another class under the `TokenStore` token. Every
@@ -77,4 +101,13 @@ export abstract class TokenStore {
   abstract listActiveSessions(subject: string, now: number): Promise<SessionRecord[]>;
   /** Writes "last seen" times gathered in memory: sessionId -> epoch ms. */
   abstract touchSessions(lastSeen: Map<string, number>): Promise<void>;
+  /**
+   * Runs `work` while holding the sweep lock, one holder across every
+   * instance on the database; resolves null at once when another holds it.
+   */
+  abstract sweep<T>(work: (batches: SweepBatches) => Promise<T>): Promise<T | null>;
+  /** How many log rows expired before `cutoff` (progress reports). */
+  abstract countExpired(cutoff: number): Promise<number>;
+  /** Token rows from the log and the archive, newest first. */
+  abstract findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>>;
 }

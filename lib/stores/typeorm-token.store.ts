@@ -1,16 +1,34 @@
-import { In, IsNull, LessThan, MoreThan, Not, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
+import { createHash } from 'node:crypto';
+import {
+  In,
+  IsNull,
+  LessThan,
+  LessThanOrEqual,
+  MoreThan,
+  Not,
+  type DataSource,
+  type EntityManager,
+  type FindOptionsWhere,
+  type QueryDeepPartialEntity,
+  type QueryRunner,
+} from 'typeorm';
 
 import type { JwtRevocationEntitySet } from '../entities/jwt-revocation.entities.js';
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
-import type { SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
+import type { ArchivedTokenRecord, SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 import {
   TokenStore,
+  type HistoryQuery,
   type NewSession,
+  type SweepBatches,
   type RevocationSnapshot,
   type RevokedToken,
   type RotationRequest,
   type RotationResult,
 } from '../interfaces/token-store.interface.js';
+
+/** SQLite files being swept by this process (SQLite has one writer per file; other processes' batches cannot collide with ours). */
+const sqliteSweeps = new Set<string>();
 
 /** Thrown inside a refresh transaction that lost the race for its token, to roll it back. */
 class RotationLost extends Error {}
@@ -75,13 +93,15 @@ export class TypeOrmTokenStore extends TokenStore {
     const { tokenLog, session } = this.entities;
     return this.dataSource.transaction(async (em): Promise<RotationResult> => {
       const presented = await em.findOne(tokenLog, { where: { tokenHash: request.tokenHash, tokenType: 'refresh' } });
-      if (!presented || presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
+      if (!presented) return { outcome: 'invalid' };
       const current = await em.findOneBy(session, { sessionId: presented.sessionId });
       if (!current) return { outcome: 'invalid' };
+      // Spent comes before expired: a stolen token replayed after its expiry is still evidence of theft.
       if (presented.spentAt !== null) {
         const successors = await em.find(tokenLog, { where: { parentJti: presented.jti } });
         return { outcome: 'spent', presented, successors, session: current };
       }
+      if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
       const next = request.next(presented, current);
       // Taking the session row first (locked until commit on PostgreSQL and
       // MariaDB) orders this refresh against a concurrent revoke of the
@@ -249,6 +269,164 @@ export class TypeOrmTokenStore extends TokenStore {
         );
       }
     }
+  }
+
+  async sweep<T>(work: (batches: SweepBatches) => Promise<T>): Promise<T | null> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      if (!(await this.lockSweep(runner))) return null;
+      try {
+        return await work({
+          archive: (cutoff, now, limit) => this.inTransaction(runner, (em) => this.archiveBatch(runner, em, cutoff, now, limit)),
+          purgeArchive: (before, limit) => this.inTransaction(runner, (em) => this.purgeArchiveBatch(em, before, limit)),
+          purgeSessions: (cutoff, limit) => this.inTransaction(runner, (em) => this.purgeSessionBatch(em, cutoff, limit)),
+        });
+      } finally {
+        await this.unlockSweep(runner);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  countExpired(cutoff: number): Promise<number> {
+    return this.dataSource.manager.count(this.entities.tokenLog, { where: { expiresAt: LessThan(cutoff) } });
+  }
+
+  async findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>> {
+    const base: FindOptionsWhere<TokenRecord> = {};
+    if (query.subject !== undefined) base.subject = query.subject;
+    if (query.sessionId !== undefined) base.sessionId = query.sessionId;
+    let where: FindOptionsWhere<TokenRecord>[] = [base];
+    if (query.validAt !== undefined) {
+      const at = query.validAt;
+      const alive = { ...base, issuedAt: LessThanOrEqual(at), expiresAt: MoreThan(at) };
+      where = [
+        { ...alive, revokedAt: IsNull() },
+        { ...alive, revokedAt: MoreThan(at) },
+      ];
+    }
+    const options = { where, order: { issuedAt: 'DESC' as const, jti: 'ASC' as const }, take: query.limit };
+    const [live, archived] = await Promise.all([
+      this.dataSource.manager.find(this.entities.tokenLog, options),
+      this.dataSource.manager.find(this.entities.tokenArchive, options as never) as Promise<ArchivedTokenRecord[]>,
+    ]);
+    return [...live.map((row) => ({ ...row, archivedAt: null })), ...archived]
+      .sort((a, b) => b.issuedAt - a.issuedAt || a.jti.localeCompare(b.jti))
+      .slice(0, query.limit);
+  }
+
+  /**
+   * One batch: copy and delete by the same keys in one transaction, so a
+   * crash at any point leaves each row in exactly one table. Spent refresh
+   * rows of live sessions stay: reuse detection still needs them.
+   */
+  private async archiveBatch(runner: QueryRunner, em: EntityManager, cutoff: number, now: number, limit: number): Promise<number> {
+    const { tokenLog, tokenArchive, session } = this.entities;
+    const stillNeeded = em
+      .createQueryBuilder()
+      .subQuery()
+      .select('1')
+      .from(session, 's')
+      .where('s.sessionId = l.session_id')
+      .andWhere('s.revokedAt IS NULL')
+      .andWhere('s.expiresAt > :now')
+      .getQuery();
+    const due = await em
+      .createQueryBuilder(tokenLog, 'l')
+      .select('l.jti', 'jti')
+      .where('l.expiresAt < :cutoff', { cutoff })
+      .andWhere(`NOT (l.tokenType = 'refresh' AND l.spentAt IS NOT NULL AND EXISTS ${stillNeeded})`)
+      .setParameter('now', now)
+      .orderBy('l.expiresAt', 'ASC')
+      .limit(limit)
+      .getRawMany<{ jti: string }>();
+    if (due.length === 0) return 0;
+    const jtis = due.map((row) => row.jti);
+    const logColumns = this.dataSource.getMetadata(tokenLog).columns;
+    const archiveMeta = this.dataSource.getMetadata(tokenArchive);
+    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const copy = logColumns.reduce(
+      (qb, column, i) => (i === 0 ? qb.select(`l.${column.propertyName}`, `c${i}`) : qb.addSelect(`l.${column.propertyName}`, `c${i}`)),
+      em.createQueryBuilder(tokenLog, 'l'),
+    );
+    // The archive time goes in as a literal: it is our own integer, and a bare
+    // parameter in a SELECT list has no type PostgreSQL could infer.
+    const [select, parameters] = copy
+      .addSelect(String(Math.trunc(now)), 'archived_at')
+      .where('l.jti IN (:...jtis)', { jtis })
+      .getQueryAndParameters();
+    const targets = [
+      ...logColumns.map((column) => escape(archiveMeta.findColumnWithPropertyName(column.propertyName)!.databaseName)),
+      escape(archiveMeta.findColumnWithPropertyName('archivedAt')!.databaseName),
+    ];
+    await runner.query(`INSERT INTO ${escape(archiveMeta.tableName)} (${targets.join(', ')}) ${select}`, parameters);
+    await em.createQueryBuilder().delete().from(tokenLog).where({ jti: In(jtis) }).execute();
+    return jtis.length;
+  }
+
+  private async purgeArchiveBatch(em: EntityManager, before: number, limit: number): Promise<number> {
+    const rows = await em.find(this.entities.tokenArchive, { where: { expiresAt: LessThan(before) }, select: { jti: true }, take: limit });
+    if (rows.length === 0) return 0;
+    await em.delete(this.entities.tokenArchive, { jti: In(rows.map((row) => row.jti)) });
+    return rows.length;
+  }
+
+  private async purgeSessionBatch(em: EntityManager, cutoff: number, limit: number): Promise<number> {
+    const rows = await em.find(this.entities.session, { where: { expiresAt: LessThan(cutoff) }, select: { sessionId: true }, take: limit });
+    if (rows.length === 0) return 0;
+    await em.delete(this.entities.session, { sessionId: In(rows.map((row) => row.sessionId)) });
+    return rows.length;
+  }
+
+  private async inTransaction<T>(runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
+    await runner.startTransaction();
+    try {
+      const result = await work(runner.manager);
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  /**
+   * One sweeper at a time across instances: a PostgreSQL advisory lock or a
+   * MariaDB named lock, both tied to this connection (a killed sweeper frees
+   * it); SQLite has one writer per file, so a flag for this process will do.
+   */
+  private async lockSweep(runner: QueryRunner): Promise<boolean> {
+    const type = this.dataSource.options.type;
+    if (type === 'postgres') {
+      const [row] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [this.sweepLockKey()]);
+      return row.locked === true;
+    }
+    if (type === 'mysql' || type === 'mariadb') {
+      const [row] = await runner.query('SELECT GET_LOCK(?, 0) AS locked', [this.sweepLockName()]);
+      return Number(row.locked) === 1;
+    }
+    const file = String((this.dataSource.options as { database?: unknown }).database);
+    if (sqliteSweeps.has(file)) return false;
+    sqliteSweeps.add(file);
+    return true;
+  }
+
+  private async unlockSweep(runner: QueryRunner): Promise<void> {
+    const type = this.dataSource.options.type;
+    if (type === 'postgres') await runner.query('SELECT pg_advisory_unlock($1)', [this.sweepLockKey()]);
+    else if (type === 'mysql' || type === 'mariadb') await runner.query('SELECT RELEASE_LOCK(?)', [this.sweepLockName()]);
+    else sqliteSweeps.delete(String((this.dataSource.options as { database?: unknown }).database));
+  }
+
+  /** Named after the log table, so two token logs in one database sweep independently. */
+  private sweepLockName(): string {
+    return `jwt-revocation-sweep:${this.dataSource.getMetadata(this.entities.tokenLog).tableName}`.slice(0, 64);
+  }
+
+  private sweepLockKey(): string {
+    return createHash('sha256').update(this.sweepLockName()).digest().readBigInt64BE(0).toString();
   }
 
   private async subjectVersion(em: EntityManager, subject: string): Promise<number> {
