@@ -4,7 +4,7 @@ import { TokenStore } from './interfaces/token-store.interface.js';
 
 export type SweeperConfig = Pick<
   JwtRevocationConfig,
-  'archiveInterval' | 'archiveBatchSize' | 'archiveSafetyMargin' | 'archiveRetention' | 'clockTolerance'
+  'archiveInterval' | 'archiveBatchSize' | 'archiveSafetyMargin' | 'archiveRetention' | 'clockTolerance' | 'accessTokenTtl'
 >;
 
 export interface ArchiveOptions {
@@ -96,6 +96,9 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       };
       await drain(() => batches.archive(safeCutoff, now, batchSize), (n) => (result.archived += n));
       await drain(() => batches.purgeSessions(safeCutoff, batchSize), (n) => (result.purgedSessions += n));
+      // Events matter while a token they revoke can still be presented; after that, boot loads come from the tables.
+      const eventHorizon = now - (this.config.accessTokenTtl + this.config.clockTolerance + this.config.archiveSafetyMargin) * 1000;
+      await drain(() => batches.purgeEvents(eventHorizon, batchSize), () => undefined);
       if (this.config.archiveRetention !== undefined) {
         const before = now - this.config.archiveRetention * 1000;
         await drain(() => batches.purgeArchive(before, batchSize), (n) => (result.purgedArchive += n));

@@ -5,6 +5,9 @@ export const JWT_REVOCATION_STRATEGY = 'jwt-revocation';
 export const IS_PUBLIC_KEY = 'JWT_REVOCATION:PUBLIC';
 export const LOGOUT_KEY = 'JWT_REVOCATION:LOGOUT';
 
+/** Injection token of the propagation bus (Redis, LISTEN/NOTIFY or polling). */
+export const JWT_REVOCATION_BUS = 'JWT_REVOCATION:BUS';
+
 /** The `typ` header every access token carries (RFC 9068). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -14,4 +17,5 @@ export const DEFAULT_TABLE_NAMES = {
   tokenArchive: 'jwt_token_archive',
   session: 'jwt_session',
   subjectState: 'jwt_subject_state',
+  revocationEvent: 'jwt_revocation_event',
 } as const;

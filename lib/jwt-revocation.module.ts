@@ -9,6 +9,8 @@ import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
 import { LogoutInterceptor } from './logout.interceptor.js';
 import { RevocationState } from './revocation-state.js';
 import { KeyRing } from './key-ring.js';
+import { RevocationHealthIndicator } from './revocation-health.indicator.js';
+import { RevocationSync } from './revocation-sync.js';
 import { TokenEvents } from './token-events.js';
 import { TokenLogService } from './token-log.service.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
@@ -40,7 +42,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       ],
       providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(entities, extras.dataSource)],
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
-      exports: [TokenLogService, TokenEvents, KeyRing, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
+      exports: [TokenLogService, TokenEvents, KeyRing, RevocationSync, RevocationHealthIndicator, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
     };
   }
 }

@@ -24,6 +24,10 @@ export class JwtRevocationDefaults {
   refreshReuseGrace = 5;
   sessionMaxLifetime: number | undefined = undefined;
   sessionIdleTimeout: number | undefined = undefined;
+  propagation: 'auto' | 'redis' | 'notify' | 'poll' = 'auto';
+  syncInterval = 5;
+  maxStaleness = 30;
+  failClosed = true;
   archiveInterval = 300;
   archiveBatchSize = 1000;
   archiveSafetyMargin = 60;
@@ -43,6 +47,7 @@ export interface ResolvedSigning {
 
 const KNOWN_OPTIONS = new Set<string>([
   'signing',
+  'redis',
   'issuer',
   'audience',
   'validateSubject',
@@ -172,6 +177,7 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
   readonly issuer?: string;
   readonly audience?: string | string[];
   readonly validateSubject?: JwtRevocationModuleOptions['validateSubject'];
+  readonly redis?: JwtRevocationModuleOptions['redis'];
 
   private constructor(options: JwtRevocationModuleOptions) {
     super();
@@ -200,6 +206,18 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('lastSeenFlushInterval', this.lastSeenFlushInterval);
     positiveInteger('allowlistLookupConcurrency', this.allowlistLookupConcurrency);
     positiveInteger('refreshReuseGrace', this.refreshReuseGrace, true);
+    positiveInteger('syncInterval', this.syncInterval);
+    positiveInteger('maxStaleness', this.maxStaleness);
+    if (this.maxStaleness <= this.syncInterval) {
+      fail(`option "maxStaleness" (${this.maxStaleness}) must be longer than "syncInterval" (${this.syncInterval}): every catch-up would come too late`);
+    }
+    if (typeof this.failClosed !== 'boolean') fail('option "failClosed" must be true or false');
+    if (!['auto', 'redis', 'notify', 'poll'].includes(this.propagation)) fail(`option "propagation" must be 'auto', 'redis', 'notify' or 'poll', got ${String(this.propagation)}`);
+    if (this.propagation === 'redis' && !this.redis) fail('option "propagation" is \'redis\' but "redis" is not set');
+    if (this.redis !== undefined && typeof this.redis !== 'string' && typeof (this.redis as { duplicate?: unknown }).duplicate !== 'function') {
+      fail('option "redis" must be a redis:// URL or an ioredis client');
+    }
+    if (typeof this.redis === 'string' && !/^rediss?:\/\//.test(this.redis)) fail('option "redis" must be a redis:// or rediss:// URL');
     positiveInteger('archiveInterval', this.archiveInterval, true);
     positiveInteger('archiveBatchSize', this.archiveBatchSize);
     if (this.archiveBatchSize > 10_000) fail(`option "archiveBatchSize" (${this.archiveBatchSize}) is over 10000: a batch holds its locks that long`);

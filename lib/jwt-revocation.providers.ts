@@ -6,6 +6,10 @@ import { TokenStore } from './interfaces/token-store.interface.js';
 import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
 import { ArchiveSweeper } from './archive-sweeper.js';
+import { JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
+import { createRevocationBus } from './propagation/create-bus.js';
+import { RevocationHealthIndicator } from './revocation-health.indicator.js';
+import { RevocationSync } from './revocation-sync.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { LogoutInterceptor } from './logout.interceptor.js';
 import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
@@ -26,6 +30,12 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
       inject: [JWT_REVOCATION_MODULE_OPTIONS],
     },
     {
+      provide: JWT_REVOCATION_BUS,
+      useFactory: (config: JwtRevocationConfig, source: DataSource) =>
+        createRevocationBus(config, source, entities.revocationEvent.options.tableName ?? 'jwt_revocation_event'),
+      inject: [JwtRevocationConfig, getDataSourceToken(dataSource)],
+    },
+    {
       provide: TokenStore,
       useFactory: (source: DataSource) => new TypeOrmTokenStore(source, entities),
       inject: [getDataSourceToken(dataSource)],
@@ -34,6 +44,8 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
     TokenCodec,
     TokenEvents,
     RevocationState,
+    RevocationSync,
+    RevocationHealthIndicator,
     SessionActivity,
     SubjectValidator,
     TokenLogService,

@@ -2,11 +2,16 @@ import { HttpException, Injectable, type ExecutionContext } from '@nestjs/common
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
-import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from './invalid-token.exception.js';
+import { INVALID_TOKEN_CHALLENGE, InvalidTokenException, RETRY_AFTER_SECONDS } from './invalid-token.exception.js';
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
   header?: (name: string, value: string) => unknown;
+}
+
+function setHeader(response: ResponseLike, name: string, value: string): void {
+  if (typeof response.setHeader === 'function') response.setHeader(name, value);
+  else response.header?.(name, value);
 }
 
 /**
@@ -33,12 +38,14 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   }
 
   override handleRequest<TUser>(err: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {
-    // A 503 from the revocation check stays a 503; anything else is the token's fault.
-    if (err instanceof HttpException && err.getStatus() !== 401) throw err;
     if (!err && user) return user;
     const response = context.switchToHttp().getResponse<ResponseLike>();
-    if (typeof response.setHeader === 'function') response.setHeader('WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
-    else response.header?.('WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
+    // A 503 from the revocation check stays a 503; anything else is the token's fault.
+    if (err instanceof HttpException && err.getStatus() !== 401) {
+      if (err.getStatus() === 503) setHeader(response, 'Retry-After', RETRY_AFTER_SECONDS);
+      throw err;
+    }
+    setHeader(response, 'WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
     const missing = info instanceof Error && info.message === 'No auth token';
     throw new InvalidTokenException(missing ? 'Missing access token' : 'Invalid access token');
   }

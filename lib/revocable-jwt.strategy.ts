@@ -2,7 +2,7 @@ import { HttpException, Injectable, Logger, ServiceUnavailableException } from '
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
 import { JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
-import { InvalidTokenException } from './invalid-token.exception.js';
+import { InvalidTokenException, StaleStateException } from './invalid-token.exception.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { KeyRing } from './key-ring.js';
 import { RevocationState } from './revocation-state.js';
@@ -64,6 +64,7 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
     const token = checkAccessToken(decoded?.header, decoded?.payload, this.config, Math.floor(Date.now() / 1000));
     try {
       let verdict = this.state.verdict(token);
+      if (verdict === 'stale') throw new StaleStateException();
       if (verdict === 'unknown') verdict = (await this.state.isActiveInStore(token.jti)) ? 'active' : 'revoked';
       if (verdict === 'revoked') throw new InvalidTokenException();
       if (!(await this.subjects.isAllowed(token))) throw new InvalidTokenException();

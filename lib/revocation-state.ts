@@ -2,9 +2,11 @@ import { Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy, 
 import { ExpiringSet } from './expiring-set.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
+import type { RevocationEvent } from './interfaces/revocation-event.interface.js';
 import type { VerifiedToken } from './interfaces/verified-token.interface.js';
 
-export type Verdict = 'active' | 'revoked' | 'unknown';
+/** 'unknown': allowlist mode, not seen here yet. 'stale': the state could not be confirmed within maxStaleness (failClosed). */
+export type Verdict = 'active' | 'revoked' | 'unknown' | 'stale';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -34,8 +36,10 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     private readonly store: TokenStore,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.load();
+  /** Until when (epoch ms) the state may be trusted: set by RevocationSync after each catch-up. */
+  private trustedUntil = Infinity;
+
+  onModuleInit(): void {
     this.pruneTimer = setInterval(() => this.prune(), this.config.pruneInterval * 1000);
     this.pruneTimer.unref();
   }
@@ -67,6 +71,7 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
 
   /** The hot path: memory only. 'unknown' happens in allowlist mode alone. */
   verdict(token: VerifiedToken): Verdict {
+    if (Date.now() > this.trustedUntil && this.config.failClosed) return 'stale';
     if (this.revokedTokens.has(token.jti) || this.revokedSessions.has(token.sid)) return 'revoked';
     const subject = this.subjectVersions.get(token.sub);
     if (subject !== undefined && token.ver < subject[0]) return 'revoked';
@@ -95,6 +100,17 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
       .finally(() => this.lookups.delete(jti));
     this.lookups.set(jti, lookup);
     return lookup;
+  }
+
+  trustUntil(at: number): void {
+    this.trustedUntil = at;
+  }
+
+  /** A revocation, from this instance or another: idempotent. */
+  apply(event: RevocationEvent): void {
+    if (event.kind === 'token') this.tokenRevoked(event.key, event.value / 1000);
+    else if (event.kind === 'session') this.sessionRevoked(event.key, Math.floor(event.at / 1000));
+    else this.subjectRevoked(event.key, event.value, Math.floor(event.at / 1000));
   }
 
   tokenIssued(jti: string, expiresAt: number): void {

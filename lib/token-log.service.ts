@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidTokenException } from './invalid-token.exception.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
@@ -7,6 +7,7 @@ import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
 import { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive-sweeper.js';
 import { KeyRing } from './key-ring.js';
+import { RevocationSync } from './revocation-sync.js';
 import { checkAccessToken } from './token-claims.js';
 import { TokenCodec } from './token-codec.js';
 import { TokenEvents } from './token-events.js';
@@ -57,7 +58,22 @@ export class TokenLogService {
     private readonly keys: KeyRing,
     private readonly events: TokenEvents,
     private readonly sweeper: ArchiveSweeper,
+    private readonly sync: RevocationSync,
   ) {}
+
+  private readonly logger = new Logger('JwtRevocation');
+
+  /**
+   * A database failure becomes a 503: a revoke that could not be written
+   * fails loudly instead of looking like a success, and never as a 500.
+   */
+  private stored<T>(work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      if (error instanceof HttpException) throw error;
+      this.logger.error(`token store failed: ${(error as Error)?.message ?? String(error)}`);
+      throw new ServiceUnavailableException({ statusCode: 503, message: 'Token store unavailable, retry shortly', error: 'Service Unavailable' });
+    });
+  }
 
   /**
    * Moves expired rows from the log to the archive now, in batches (see
@@ -65,7 +81,7 @@ export class TokenLogService {
    * the sweep.
    */
   archiveExpired(options: ArchiveOptions = {}): Promise<ArchiveResult> {
-    return this.sweeper.run(options);
+    return this.stored(this.sweeper.run(options));
   }
 
   /**
@@ -79,7 +95,7 @@ export class TokenLogService {
     }
     const limit = query.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive whole number');
-    return this.store.findHistory({ subject: query.subject, sessionId: query.sessionId, validAt: query.validAt?.getTime(), limit });
+    return this.stored(this.store.findHistory({ subject: query.subject, sessionId: query.sessionId, validAt: query.validAt?.getTime(), limit }));
   }
 
   /**
@@ -105,7 +121,7 @@ export class TokenLogService {
       userAgent: access.userAgent,
       ip: access.ip,
     };
-    const version = await this.store.createSession({ session, tokens: [access, refresh] });
+    const version = await this.stored(this.store.createSession({ session, tokens: [access, refresh] }));
     this.events.emit({ type: 'issued', subject, sessionId, jti: access.jti });
     return this.handOut(access, version, refreshToken, refresh.expiresAt);
   }
@@ -124,7 +140,7 @@ export class TokenLogService {
     const now = Date.now();
     const { sessionMaxLifetime, sessionIdleTimeout } = this.config;
     let pending: { access: Omit<TokenRecord, 'subjectVersion'>; refresh: Omit<TokenRecord, 'subjectVersion'> } | undefined;
-    const result = await this.store.rotate({
+    const result = await this.stored(this.store.rotate({
       tokenHash: hashRefreshToken(refreshToken),
       now,
       createdAfter: sessionMaxLifetime === undefined ? null : now - sessionMaxLifetime * 1000,
@@ -140,7 +156,7 @@ export class TokenLogService {
         pending = { access, refresh };
         return [access, refresh];
       },
-    });
+    }));
     if (result.outcome === 'rotated' && pending) {
       const { access, refresh } = pending;
       this.events.emit({ type: 'refreshed', subject: access.subject, sessionId: access.sessionId, jti: access.jti, parentJti: refresh.parentJti as string });
@@ -188,9 +204,9 @@ export class TokenLogService {
     // A token is taken at its signature's word only; a bare jti is the app's own.
     const jti = jtiOrToken.includes('.') ? (this.codec.verifySignature(jtiOrToken)?.payload as { jti?: unknown } | undefined)?.jti : jtiOrToken;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 64) return false;
-    const revoked = await this.store.revokeToken(jti, reason, Date.now());
+    const revoked = await this.stored(this.store.revokeToken(jti, reason, Date.now()));
     if (!revoked) return false;
-    if (revoked.tokenType === 'access') this.state.tokenRevoked(revoked.jti, revoked.expiresAt / 1000);
+    if (revoked.event) this.sync.propagate(revoked.event);
     this.events.emit({ type: 'revoked', scope: 'token', jti: revoked.jti, reason });
     return true;
   }
@@ -199,9 +215,9 @@ export class TokenLogService {
   async revokeSession(sessionId: string, reason: RevokeReason = 'session_revoked'): Promise<boolean> {
     assertReason(reason);
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
-    const session = await this.store.revokeSession(sessionId, reason, Date.now());
-    if (!session) return false;
-    this.state.sessionRevoked(sessionId, Math.floor((session.revokedAt ?? Date.now()) / 1000));
+    const revoked = await this.stored(this.store.revokeSession(sessionId, reason, Date.now()));
+    if (!revoked) return false;
+    this.sync.propagate(revoked.event);
     this.events.emit({ type: 'revoked', scope: 'session', sessionId, reason });
     return true;
   }
@@ -211,8 +227,8 @@ export class TokenLogService {
     assertSubject(subject);
     assertReason(reason);
     const now = Date.now();
-    const version = await this.store.revokeSubject(subject, reason, now);
-    this.state.subjectRevoked(subject, version, Math.floor(now / 1000));
+    const { event } = await this.stored(this.store.revokeSubject(subject, reason, now));
+    this.sync.propagate(event);
     this.subjects.forget(subject);
     this.events.emit({ type: 'revoked', scope: 'subject', subject, reason });
   }
@@ -222,12 +238,12 @@ export class TokenLogService {
     assertSubject(subject);
     assertReason(reason);
     const now = Date.now();
-    const ids = await this.store.revokeOtherSessions(subject, keepSessionId, reason, now);
-    for (const id of ids) {
-      this.state.sessionRevoked(id, Math.floor(now / 1000));
-      this.events.emit({ type: 'revoked', scope: 'session', sessionId: id, reason });
+    const revoked = await this.stored(this.store.revokeOtherSessions(subject, keepSessionId, reason, now));
+    for (const event of revoked) {
+      this.sync.propagate(event);
+      this.events.emit({ type: 'revoked', scope: 'session', sessionId: event.key, reason });
     }
-    return ids.length;
+    return revoked.length;
   }
 
   /**
@@ -295,7 +311,7 @@ export class TokenLogService {
   private async introspectRefresh(token: string): Promise<IntrospectionResponse | null> {
     const row = await this.refreshTokenOf(token);
     if (!row || row.revokedAt !== null || row.spentAt !== null || row.expiresAt <= Date.now()) return null;
-    const session = await this.store.findSession(row.sessionId);
+    const session = await this.stored(this.store.findSession(row.sessionId));
     if (!session || session.revokedAt !== null) return null;
     return {
       active: true,
@@ -311,21 +327,21 @@ export class TokenLogService {
   private async refreshTokenOf(token: string): Promise<TokenRecord | null> {
     // A JWT is never a refresh token; skip the database for it.
     if (token.includes('.') || token.length > 256) return null;
-    return this.store.findRefreshToken(hashRefreshToken(token));
+    return this.stored(this.store.findRefreshToken(hashRefreshToken(token)));
   }
 
   private async accessTokenOf(token: string): Promise<TokenRecord | null> {
     const decoded = this.codec.verifySignature(token);
     const jti = (decoded?.payload as { jti?: unknown } | null | undefined)?.jti;
     if (typeof jti !== 'string' || jti.length > 64) return null;
-    const row = await this.store.findToken(jti);
+    const row = await this.stored(this.store.findToken(jti));
     return row && row.tokenType === 'access' ? row : null;
   }
 
   /** Live sessions of a subject, most recently seen first. */
   async listSessions(subject: string): Promise<SessionInfo[]> {
     assertSubject(subject);
-    const sessions = await this.store.listActiveSessions(subject, Date.now());
+    const sessions = await this.stored(this.store.listActiveSessions(subject, Date.now()));
     return sessions
       .map((s) => ({
         id: s.sessionId,
@@ -339,11 +355,11 @@ export class TokenLogService {
   }
 
   findToken(jti: string): Promise<TokenRecord | null> {
-    return this.store.findToken(jti);
+    return this.stored(this.store.findToken(jti));
   }
 
   findSession(sessionId: string): Promise<SessionRecord | null> {
-    return this.store.findSession(sessionId);
+    return this.stored(this.store.findSession(sessionId));
   }
 
   /** True when verified claims belong to a revoked token, session or subject (or, in allowlist mode, an inactive jti). */

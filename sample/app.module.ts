@@ -5,6 +5,7 @@ import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
 import type { SampleConfig } from './config.js';
+import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { ReuseAlarm } from './reuse-alarm.js';
 import { UsersModule } from './users/users.module.js';
@@ -27,6 +28,10 @@ export class AppModule {
             accessTokenTtl: config.accessTokenTtl,
             refreshTokenTtl: config.refreshTokenTtl,
             refreshReuseGrace: config.refreshReuseGrace,
+            redis: config.redisUrl,
+            syncInterval: config.syncInterval,
+            maxStaleness: config.maxStaleness,
+            failClosed: config.failClosed,
             // A deleted account's tokens die with revokeAllForSubject; this
             // also covers a row deleted behind the app's back, within 30 s.
             validateSubject: (subject: string) => users.exists(subject),
@@ -34,7 +39,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AuthController, OAuthController, MeController],
+      controllers: [AuthController, OAuthController, MeController, HealthController],
       providers: [
         // Every route needs a valid token unless marked @Public().
         { provide: APP_GUARD, useClass: RevocableJwtGuard },

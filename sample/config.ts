@@ -11,6 +11,13 @@ export interface SampleConfig {
   refreshTokenTtl: number;
   /** Seconds in which a spent refresh token gets the same new pair again; 0 disables. */
   refreshReuseGrace: number;
+  /** Redis for propagating revocations between instances; unset: LISTEN/NOTIFY on PostgreSQL, else polling. */
+  redisUrl?: string;
+  /** Seconds between catch-ups from the database. */
+  syncInterval: number;
+  /** Seconds the revocation state is trusted without a catch-up; then 503 (FAIL_CLOSED, default true). */
+  maxStaleness: number;
+  failClosed: boolean;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
@@ -40,6 +47,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
     refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
+    redisUrl: env.REDIS_URL || undefined,
+    syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),
+    maxStaleness: seconds('MAX_STALENESS', env.MAX_STALENESS, 30),
+    failClosed: env.FAIL_CLOSED !== 'false',
     introspectionClient:
       env.INTROSPECTION_CLIENT_ID && env.INTROSPECTION_CLIENT_SECRET
         ? { id: env.INTROSPECTION_CLIENT_ID, secret: env.INTROSPECTION_CLIENT_SECRET }

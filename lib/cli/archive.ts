@@ -4,6 +4,7 @@
  *
  *   DATABASE_URL=postgres://... jwt-revocation-archive [--batch-size 1000]
  *     [--safety-margin 60] [--retention SECONDS] [--table-prefix jwt_]
+ *     [--access-token-ttl 900]   (the app's accessTokenTtl: events are kept that long)
  */
 import { DataSource } from 'typeorm';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,7 @@ async function main(): Promise<number> {
       'safety-margin': { type: 'string' },
       retention: { type: 'string' },
       'table-prefix': { type: 'string' },
+      'access-token-ttl': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -39,7 +41,7 @@ async function main(): Promise<number> {
   const defaults = new JwtRevocationDefaults();
   const prefix = values['table-prefix'];
   const tableNames = prefix
-    ? { tokenLog: `${prefix}token_log`, tokenArchive: `${prefix}token_archive`, session: `${prefix}session`, subjectState: `${prefix}subject_state` }
+    ? { tokenLog: `${prefix}token_log`, tokenArchive: `${prefix}token_archive`, session: `${prefix}session`, subjectState: `${prefix}subject_state`, revocationEvent: `${prefix}revocation_event` }
     : {};
   const config = {
     ...defaults,
@@ -47,6 +49,8 @@ async function main(): Promise<number> {
     archiveBatchSize: whole('batch-size', values['batch-size'], defaults.archiveBatchSize)!,
     archiveSafetyMargin: whole('safety-margin', values['safety-margin'], defaults.archiveSafetyMargin)!,
     archiveRetention: whole('retention', values.retention, undefined),
+    // Revocation events are kept this long (plus margins): give the app's own value.
+    accessTokenTtl: whole('access-token-ttl', values['access-token-ttl'], defaults.accessTokenTtl)!,
   };
   const source = new DataSource({ ...dataSourceOptionsFromUrl(url), entities: jwtRevocationEntities(tableNames) });
   await source.initialize();

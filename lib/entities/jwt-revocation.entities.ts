@@ -7,6 +7,8 @@ import type {
   SubjectStateRecord,
   TokenRecord,
 } from '../interfaces/token-record.interface.js';
+import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
+import { createRevocationEventEntity } from './revocation-event.entity.js';
 import { createSessionEntity } from './session.entity.js';
 import { createSubjectStateEntity } from './subject-state.entity.js';
 import { createTokenArchiveEntity } from './token-archive.entity.js';
@@ -17,6 +19,7 @@ export interface JwtRevocationEntitySet {
   tokenArchive: EntitySchema<ArchivedTokenRecord>;
   session: EntitySchema<SessionRecord>;
   subjectState: EntitySchema<SubjectStateRecord>;
+  revocationEvent: EntitySchema<RevocationEvent>;
 }
 
 const cache = new Map<string, JwtRevocationEntitySet>();
@@ -40,6 +43,7 @@ export function jwtRevocationEntitySet(names: Partial<JwtRevocationTableNames> =
       tokenArchive: createTokenArchiveEntity(resolved.tokenArchive),
       session: createSessionEntity(resolved.session),
       subjectState: createSubjectStateEntity(resolved.subjectState),
+      revocationEvent: createRevocationEventEntity(resolved.revocationEvent),
     };
     cache.set(key, set);
   }

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { RedisClientLike } from '../propagation/redis.bus.js';
 import type { VerifiedToken } from './verified-token.interface.js';
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -78,6 +79,22 @@ export interface JwtRevocationModuleOptions {
   sessionMaxLifetime?: number;
   /** A session not seen for this many seconds cannot be refreshed. Default: none. */
   sessionIdleTimeout?: number;
+  /**
+   * Redis for propagating revocations between instances: a URL, or an ioredis
+   * client (the module subscribes on a duplicate of it). Needs the ioredis package.
+   */
+  redis?: string | RedisClientLike;
+  /** 'auto' (default): Redis if given, else LISTEN/NOTIFY on PostgreSQL, else polling the database. */
+  propagation?: 'auto' | 'redis' | 'notify' | 'poll';
+  /** Seconds between catch-ups from the database, whatever the bus. Default 5. */
+  syncInterval?: number;
+  /**
+   * Seconds the in-memory state is trusted without a catch-up that reached the
+   * database. Past it, with `failClosed`, the guard answers 503. Default 30.
+   */
+  maxStaleness?: number;
+  /** Reject (503, Retry-After) rather than accept possibly revoked tokens when the state is stale. Default true. */
+  failClosed?: boolean;
   /** Seconds between scheduled archive sweeps; 0 turns the timer off (run `archiveExpired()` or the CLI yourself). Default 300. */
   archiveInterval?: number;
   /** Rows moved per transaction: bounds how long a sweep holds locks. Default 1000, at most 10000. */
@@ -104,6 +121,7 @@ export interface JwtRevocationTableNames {
   tokenArchive: string;
   session: string;
   subjectState: string;
+  revocationEvent: string;
 }
 
 /**

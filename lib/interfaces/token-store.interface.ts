@@ -1,3 +1,4 @@
+import type { RevocationEvent } from './revocation-event.interface.js';
 import type { RevokeReason } from './revoke-reason.type.js';
 import type { SessionRecord, TokenRecord } from './token-record.interface.js';
 
@@ -44,6 +45,8 @@ export interface RevokedToken {
   sessionId: string;
   tokenType: TokenRecord['tokenType'];
   expiresAt: number;
+  /** The event other instances apply (access tokens only: refresh tokens are checked in the database). */
+  event: RevocationEvent | null;
 }
 
 /** What one sweeper may do while it holds the cluster-wide sweep lock. */
@@ -58,6 +61,8 @@ export interface SweepBatches {
   purgeArchive(before: number, limit: number): Promise<number>;
   /** Deletes up to `limit` sessions whose every token expired before `cutoff` and that hold no live spent refresh row. */
   purgeSessions(cutoff: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` revocation events older than `before`: no instance needs them to catch up. */
+  purgeEvents(before: number, limit: number): Promise<number>;
 }
 
 /** A question for `findHistory`: rows of the log and the archive together. */
@@ -82,14 +87,20 @@ export abstract class TokenStore {
   abstract rotate(request: RotationRequest): Promise<RotationResult>;
   /** A refresh token's row by the hash of the token. */
   abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
+  /**
+   * Every revoke writes its rows and its event(s) in one transaction, and
+   * returns the events for this instance to apply and publish.
+   */
   /** Marks one token revoked (idempotent). Null when the jti is unknown. */
   abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
   /** Marks a session and all its tokens revoked (idempotent). Null when the session is unknown. */
-  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<SessionRecord | null>;
-  /** Raises the subject's token version and marks its sessions and tokens revoked; returns the new version. */
-  abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<number>;
-  /** Revokes every live session of a subject but one; returns the ids revoked. */
-  abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<string[]>;
+  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<{ session: SessionRecord; event: RevocationEvent } | null>;
+  /** Raises the subject's token version and marks its sessions and tokens revoked. */
+  abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }>;
+  /** Revokes every live session of a subject but one. */
+  abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]>;
+  /** Events that happened after `since` (epoch ms), in sequence order: an instance's catch-up. */
+  abstract loadEvents(since: number): Promise<RevocationEvent[]>;
   /** What must be in memory at boot: revocations that can still matter at `now`. */
   abstract loadRevocations(now: number, since: number): Promise<RevocationSnapshot>;
   /** Allowlist mode: active (unrevoked, unexpired) access tokens, [jti, expiresAt]. */

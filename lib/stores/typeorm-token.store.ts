@@ -15,6 +15,7 @@ import {
 
 import type { JwtRevocationEntitySet } from '../entities/jwt-revocation.entities.js';
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
+import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import type { ArchivedTokenRecord, SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 import {
   TokenStore,
@@ -134,24 +135,28 @@ export class TypeOrmTokenStore extends TokenStore {
 
   async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
     const { tokenLog } = this.entities;
-    await this.dataSource.manager.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
-    const row = await this.dataSource.manager.findOne(tokenLog, {
-      where: { jti },
-      select: { jti: true, subject: true, sessionId: true, tokenType: true, expiresAt: true },
+    return this.dataSource.transaction(async (em) => {
+      await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
+      const row = await em.findOne(tokenLog, {
+        where: { jti },
+        select: { jti: true, subject: true, sessionId: true, tokenType: true, expiresAt: true },
+      });
+      if (!row) return null;
+      const event = row.tokenType === 'access' ? await this.recordEvent(em, 'token', jti, row.expiresAt, now) : null;
+      return { jti: row.jti, subject: row.subject, sessionId: row.sessionId, tokenType: row.tokenType, expiresAt: row.expiresAt, event };
     });
-    return row
-      ? { jti: row.jti, subject: row.subject, sessionId: row.sessionId, tokenType: row.tokenType, expiresAt: row.expiresAt }
-      : null;
   }
 
-  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<{ session: SessionRecord; event: RevocationEvent } | null> {
     return this.dataSource.transaction(async (em) => {
       await this.revokeSessions(em, [sessionId], reason, now);
-      return em.findOneBy(this.entities.session, { sessionId });
+      const session = await em.findOneBy(this.entities.session, { sessionId });
+      if (!session) return null;
+      return { session, event: await this.recordEvent(em, 'session', sessionId, 0, session.revokedAt ?? now) };
     });
   }
 
-  async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<number> {
+  async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }> {
     const { subjectState, session, tokenLog } = this.entities;
     return this.dataSource.transaction(async (em) => {
       // Make sure the row exists, then raise the version in place: the
@@ -175,16 +180,12 @@ export class TypeOrmTokenStore extends TokenStore {
         { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) },
         { revokedAt: now, revokeReason: reason },
       );
-      return this.subjectVersion(em, subject);
+      const version = await this.subjectVersion(em, subject);
+      return { version, event: await this.recordEvent(em, 'subject', subject, version, now) };
     });
   }
 
-  async revokeOtherSessions(
-    subject: string,
-    keepSessionId: string,
-    reason: RevokeReason,
-    now: number,
-  ): Promise<string[]> {
+  async revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]> {
     return this.dataSource.transaction(async (em) => {
       const sessions = await em.find(this.entities.session, {
         where: { subject, revokedAt: IsNull(), sessionId: Not(keepSessionId) },
@@ -192,8 +193,14 @@ export class TypeOrmTokenStore extends TokenStore {
       });
       const ids = sessions.map((s) => s.sessionId);
       await this.revokeSessions(em, ids, reason, now);
-      return ids;
+      const events: RevocationEvent[] = [];
+      for (const id of ids) events.push(await this.recordEvent(em, 'session', id, 0, now));
+      return events;
     });
+  }
+
+  loadEvents(since: number): Promise<RevocationEvent[]> {
+    return this.dataSource.manager.find(this.entities.revocationEvent, { where: { at: MoreThan(since) }, order: { seq: 'ASC' } });
   }
 
   async loadRevocations(now: number, since: number): Promise<RevocationSnapshot> {
@@ -281,6 +288,7 @@ export class TypeOrmTokenStore extends TokenStore {
           archive: (cutoff, now, limit) => this.inTransaction(runner, (em) => this.archiveBatch(runner, em, cutoff, now, limit)),
           purgeArchive: (before, limit) => this.inTransaction(runner, (em) => this.purgeArchiveBatch(em, before, limit)),
           purgeSessions: (cutoff, limit) => this.inTransaction(runner, (em) => this.purgeSessionBatch(em, cutoff, limit)),
+          purgeEvents: (before, limit) => this.inTransaction(runner, (em) => this.purgeEventBatch(em, before, limit)),
         });
       } finally {
         await this.unlockSweep(runner);
@@ -380,6 +388,13 @@ export class TypeOrmTokenStore extends TokenStore {
     return rows.length;
   }
 
+  private async purgeEventBatch(em: EntityManager, before: number, limit: number): Promise<number> {
+    const rows = await em.find(this.entities.revocationEvent, { where: { at: LessThan(before) }, select: { seq: true }, take: limit, order: { seq: 'ASC' } });
+    if (rows.length === 0) return 0;
+    await em.delete(this.entities.revocationEvent, { seq: In(rows.map((row) => row.seq)) });
+    return rows.length;
+  }
+
   private async inTransaction<T>(runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
     await runner.startTransaction();
     try {
@@ -427,6 +442,12 @@ export class TypeOrmTokenStore extends TokenStore {
 
   private sweepLockKey(): string {
     return createHash('sha256').update(this.sweepLockName()).digest().readBigInt64BE(0).toString();
+  }
+
+  private async recordEvent(em: EntityManager, kind: RevocationEvent['kind'], key: string, value: number, at: number): Promise<RevocationEvent> {
+    const event = { kind, key, value, at };
+    const result = await em.insert(this.entities.revocationEvent, event);
+    return { ...event, seq: Number(result.identifiers[0]?.seq) };
   }
 
   private async subjectVersion(em: EntityManager, subject: string): Promise<number> {

@@ -1,0 +1,16 @@
+import type { DataSource } from 'typeorm';
+import { JwtRevocationOptionsError, type JwtRevocationConfig } from '../jwt-revocation.options.js';
+import { PgNotifyBus } from './pg-notify.bus.js';
+import { RedisBus } from './redis.bus.js';
+import { PollingBus, type RevocationBus } from './revocation-bus.interface.js';
+
+/** Redis when one is configured; else LISTEN/NOTIFY on PostgreSQL; else polling. */
+export function createRevocationBus(config: JwtRevocationConfig, dataSource: DataSource, channel: string): RevocationBus {
+  const mode = config.propagation === 'auto' ? (config.redis ? 'redis' : dataSource.options.type === 'postgres' ? 'notify' : 'poll') : config.propagation;
+  if (mode === 'redis') return new RedisBus(config.redis!, channel);
+  if (mode === 'notify') {
+    if (dataSource.options.type !== 'postgres') throw new JwtRevocationOptionsError(`option "propagation" is 'notify' but the data source is ${dataSource.options.type}, not PostgreSQL`);
+    return new PgNotifyBus(dataSource, channel);
+  }
+  return new PollingBus();
+}
