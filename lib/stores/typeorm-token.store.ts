@@ -28,6 +28,20 @@ import {
   type RotationResult,
 } from '../interfaces/token-store.interface.js';
 
+/**
+ * TypeORM's SQLite drivers run every query runner on one connection and do not
+ * queue transactions: a second BEGIN while one is open fails ("cannot start a
+ * transaction within a transaction"). Transactions on SQLite therefore take
+ * turns, one data source at a time; the other databases run them in parallel.
+ */
+const sqliteTurns = new WeakMap<DataSource, Promise<unknown>>();
+
+/** PostgreSQL deadlock or serialization failure, MySQL/MariaDB deadlock. */
+function isDeadlock(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string; errno?: number } } | null)?.driverError;
+  return driverError?.code === '40P01' || driverError?.code === '40001' || driverError?.code === 'ER_LOCK_DEADLOCK' || driverError?.errno === 1213;
+}
+
 /** SQLite files being swept by this process (SQLite has one writer per file; other processes' batches cannot collide with ours). */
 const sqliteSweeps = new Set<string>();
 
@@ -62,8 +76,33 @@ export class TypeOrmTokenStore extends TokenStore {
     super();
   }
 
+  /**
+   * A transaction; on SQLite, after the one before it has finished. A
+   * deadlock victim (concurrent revokes of one subject on MariaDB take gap
+   * locks in either order) is rolled back whole by the database, so running
+   * it again is safe.
+   */
+  private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inTurn(() => this.dataSource.transaction(work));
+      } catch (error) {
+        if (attempt >= 5 || !isDeadlock(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 10));
+      }
+    }
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type !== 'better-sqlite3') return work();
+    const previous = sqliteTurns.get(this.dataSource) ?? Promise.resolve();
+    const turn = previous.then(work, work);
+    sqliteTurns.set(this.dataSource, turn.catch(() => undefined));
+    return turn;
+  }
+
   async createSession({ session, tokens }: NewSession): Promise<number> {
-    return this.dataSource.transaction(async (em) => {
+    return this.transaction(async (em) => {
       const version = await this.subjectVersion(em, session.subject);
       await em.insert(this.entities.session, session);
       await em.insert(this.entities.tokenLog, withVersion(tokens, version));
@@ -92,7 +131,7 @@ export class TypeOrmTokenStore extends TokenStore {
 
   private rotateInTransaction(request: RotationRequest): Promise<RotationResult> {
     const { tokenLog, session } = this.entities;
-    return this.dataSource.transaction(async (em): Promise<RotationResult> => {
+    return this.transaction(async (em): Promise<RotationResult> => {
       const presented = await em.findOne(tokenLog, { where: { tokenHash: request.tokenHash, tokenType: 'refresh' } });
       if (!presented) return { outcome: 'invalid' };
       const current = await em.findOneBy(session, { sessionId: presented.sessionId });
@@ -135,7 +174,7 @@ export class TypeOrmTokenStore extends TokenStore {
 
   async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
     const { tokenLog } = this.entities;
-    return this.dataSource.transaction(async (em) => {
+    return this.transaction(async (em) => {
       await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
       const row = await em.findOne(tokenLog, {
         where: { jti },
@@ -148,7 +187,7 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<{ session: SessionRecord; event: RevocationEvent } | null> {
-    return this.dataSource.transaction(async (em) => {
+    return this.transaction(async (em) => {
       await this.revokeSessions(em, [sessionId], reason, now);
       const session = await em.findOneBy(this.entities.session, { sessionId });
       if (!session) return null;
@@ -158,7 +197,7 @@ export class TypeOrmTokenStore extends TokenStore {
 
   async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }> {
     const { subjectState, session, tokenLog } = this.entities;
-    return this.dataSource.transaction(async (em) => {
+    return this.transaction(async (em) => {
       // Make sure the row exists, then raise the version in place: the
       // increment happens in the database, so two concurrent calls both count.
       await em
@@ -186,7 +225,7 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   async revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]> {
-    return this.dataSource.transaction(async (em) => {
+    return this.transaction(async (em) => {
       const sessions = await em.find(this.entities.session, {
         where: { subject, revokedAt: IsNull(), sessionId: Not(keepSessionId) },
         select: { sessionId: true },
@@ -395,7 +434,11 @@ export class TypeOrmTokenStore extends TokenStore {
     return rows.length;
   }
 
-  private async inTransaction<T>(runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  private inTransaction<T>(runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.inTurn(() => this.runnerTransaction(runner, work));
+  }
+
+  private async runnerTransaction<T>(runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
     await runner.startTransaction();
     try {
       const result = await work(runner.manager);

@@ -1,29 +1,17 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { JwtRevocationModule, jwtRevocationEntitySet, TokenLogService, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { TokenLogService, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
 import { In, LessThan, type DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
-import { TEST_SECRET } from '../support/sample-app.js';
+import { bootModule, entities } from '../support/module-app.js';
 
-const entities = jwtRevocationEntitySet();
 const HOUR = 3_600_000;
 
-async function boot(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      TypeOrmModule.forRoot(database),
-      JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options }),
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
-  await app.init();
-  return { app, tokens: app.get(TokenLogService), source: app.get<DataSource>(getDataSourceToken()) };
-}
+const boot = (database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}) => bootModule(database, options);
 
 /** Moves rows into the past, as time would: archiving only cares about expires_at. */
 async function expire(source: DataSource, jtis: string[], ago = HOUR): Promise<void> {

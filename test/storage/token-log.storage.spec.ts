@@ -1,0 +1,330 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { InvalidTokenException, type TokenEvent } from 'nestjs-jwt-revocation';
+import { eachDatabase, type TestDatabase } from '../support/databases.js';
+import { decodePart } from '../support/forge.js';
+import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+eachDatabase('TokenLogService', (database) => {
+  let db: TestDatabase;
+  let m: ModuleApp;
+  const seen: TokenEvent[] = [];
+
+  beforeAll(async () => {
+    db = database();
+    m = await bootModule(db.fresh());
+    m.events.subscribe((event) => void seen.push(event));
+  });
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  const rowsOf = (sessionId: string) => m.source.getRepository(entities.tokenLog).find({ where: { sessionId } });
+
+  describe('issue', () => {
+    it('writes the access and refresh rows before returning, and stores only a hash of the refresh token', async () => {
+      const issued = await m.tokens.issue('svc-alice', { role: 'admin' }, { userAgent: 'UA/1', ip: '10.0.0.1' });
+      expect(issued).toMatchObject({ expiresIn: 900, refreshExpiresIn: expect.any(Number), sessionId: expect.any(String), jti: expect.any(String) });
+      const rows = await rowsOf(issued.sessionId);
+      expect(rows.map((r) => r.tokenType).sort()).toEqual(['access', 'refresh']);
+      const refresh = rows.find((r) => r.tokenType === 'refresh')!;
+      expect(refresh.tokenHash).toBe(sha256(issued.refreshToken));
+      const dump = JSON.stringify(await m.source.query('SELECT * FROM jwt_token_log'));
+      expect(dump).not.toContain(issued.refreshToken);
+      expect(decodePart(issued.accessToken, 0)).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+      expect(claimsOf(issued.accessToken)).toMatchObject({ sub: 'svc-alice', jti: issued.jti, sid: issued.sessionId, ver: 0, role: 'admin' });
+      expect(rows.find((r) => r.tokenType === 'access')).toMatchObject({ claims: { role: 'admin' }, userAgent: 'UA/1', ip: '10.0.0.1' });
+      expect(seen).toContainEqual({ type: 'issued', subject: 'svc-alice', sessionId: issued.sessionId, jti: issued.jti });
+    });
+
+    it('refuses reserved claims and bad subjects', async () => {
+      await expect(m.tokens.issue('svc-x', { exp: 1 })).rejects.toThrow(TypeError);
+      await expect(m.tokens.issue('svc-x', { sub: 'other' })).rejects.toThrow(TypeError);
+      await expect(m.tokens.issue('')).rejects.toThrow(TypeError);
+      await expect(m.tokens.issue('x'.repeat(300))).rejects.toThrow(TypeError);
+    });
+
+    it('never repeats a jti', async () => {
+      const jtis = new Set<string>();
+      for (let i = 0; i < 100; i++) jtis.add((await m.tokens.issue('svc-many')).jti);
+      expect(jtis.size).toBe(100);
+    });
+  });
+
+  describe('revoke', () => {
+    it('revokes one token by jti or by the token, idempotently, recording the reason', async () => {
+      const a = await m.tokens.issue('svc-bob');
+      const b = await m.tokens.issue('svc-bob');
+      expect(await m.tokens.revoke(a.jti, 'admin')).toBe(true);
+      const first = await m.tokens.findToken(a.jti);
+      expect(first).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'admin' });
+      expect(await m.tokens.revoke(a.jti, 'logout')).toBe(true);
+      expect((await m.tokens.findToken(a.jti))?.revokedAt).toBe(first?.revokedAt);
+      expect(await m.tokens.revoke(b.accessToken, 'logout')).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(a.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(b.accessToken))).toBe(true);
+      expect(await m.tokens.revoke('no-such-jti')).toBe(false);
+      await expect(m.tokens.revoke(a.jti, 'whatever' as never)).rejects.toThrow(TypeError);
+      // A forged token (bad signature) naming a real jti revokes nothing.
+      const c = await m.tokens.issue('svc-bob');
+      const [h, p] = c.accessToken.split('.');
+      expect(await m.tokens.revoke(`${h}.${p}.${randomBytes(32).toString('base64url')}`)).toBe(false);
+      expect(await m.tokens.isRevoked(claimsOf(c.accessToken))).toBe(false);
+    });
+
+    it('revokes a session: every row of it, not the other sessions', async () => {
+      const one = await m.tokens.issue('svc-carol');
+      const two = await m.tokens.issue('svc-carol');
+      expect(await m.tokens.revokeSession(one.sessionId, 'logout')).toBe(true);
+      expect(await m.tokens.revokeSession(one.sessionId, 'logout')).toBe(true);
+      for (const row of await rowsOf(one.sessionId)) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'logout' });
+      expect((await m.tokens.findSession(one.sessionId))?.revokedAt).toEqual(expect.any(Number));
+      expect(await m.tokens.isRevoked(claimsOf(one.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(two.accessToken))).toBe(false);
+      expect(await m.tokens.revokeSession('no-such-session')).toBe(false);
+      expect(seen).toContainEqual({ type: 'revoked', scope: 'session', sessionId: one.sessionId, reason: 'logout' });
+    });
+
+    it('revokes everything of a subject; a token issued right after (same second) works; concurrent calls all count', async () => {
+      const a = await m.tokens.issue('svc-dave');
+      const other = await m.tokens.issue('svc-erin');
+      await m.tokens.revokeAllForSubject('svc-dave', 'password_change');
+      const after = await m.tokens.issue('svc-dave');
+      expect(await m.tokens.isRevoked(claimsOf(a.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(after.accessToken))).toBe(false);
+      expect(await m.tokens.isRevoked(claimsOf(other.accessToken))).toBe(false);
+      expect(claimsOf(after.accessToken).ver).toBe(1);
+      for (const row of await rowsOf(a.sessionId)) expect(row.revokeReason).toBe('password_change');
+
+      await Promise.all(Array.from({ length: 5 }, () => m.tokens.revokeAllForSubject('svc-dave')));
+      expect(claimsOf((await m.tokens.issue('svc-dave')).accessToken).ver).toBe(6);
+      expect(await m.tokens.isRevoked(claimsOf(after.accessToken))).toBe(true);
+    });
+
+    it('revokes every session but the current one', async () => {
+      const keep = await m.tokens.issue('svc-frank');
+      const others = [await m.tokens.issue('svc-frank'), await m.tokens.issue('svc-frank')];
+      expect(await m.tokens.revokeOtherSessions('svc-frank', keep.sessionId)).toBe(2);
+      expect(await m.tokens.isRevoked(claimsOf(keep.accessToken))).toBe(false);
+      for (const o of others) expect(await m.tokens.isRevoked(claimsOf(o.accessToken))).toBe(true);
+    });
+
+    it('lists live sessions with device data, not revoked ones', async () => {
+      const a = await m.tokens.issue('svc-grace', {}, { userAgent: 'Phone/1', ip: '10.1.1.1' });
+      const b = await m.tokens.issue('svc-grace', {}, { userAgent: 'Laptop/2', ip: '10.2.2.2' });
+      await m.tokens.revokeSession(b.sessionId);
+      const sessions = await m.tokens.listSessions('svc-grace');
+      expect(sessions).toEqual([expect.objectContaining({ id: a.sessionId, userAgent: 'Phone/1', ip: '10.1.1.1', lastSeenAt: expect.any(Date) })]);
+    });
+  });
+
+  describe('refresh', () => {
+    it('rotates in the same session and records the chain', async () => {
+      const first = await m.tokens.issue('svc-heidi', { plan: 'pro' });
+      const second = await m.tokens.refresh(first.refreshToken);
+      expect(second.sessionId).toBe(first.sessionId);
+      expect(second.refreshToken).not.toBe(first.refreshToken);
+      expect(claimsOf(second.accessToken)).toMatchObject({ sub: 'svc-heidi', sid: first.sessionId, plan: 'pro' });
+      const rows = await rowsOf(first.sessionId);
+      const spent = rows.find((r) => r.tokenHash === sha256(first.refreshToken))!;
+      expect(spent.spentAt).toEqual(expect.any(Number));
+      const child = rows.find((r) => r.tokenHash === sha256(second.refreshToken))!;
+      expect(child.parentJti).toBe(spent.jti);
+      expect(rows.find((r) => r.jti === second.jti)?.parentJti).toBe(spent.jti);
+      expect(seen).toContainEqual(expect.objectContaining({ type: 'refreshed', sessionId: first.sessionId, jti: second.jti }));
+    });
+
+    it('in the grace window, the previous token gets the same pair again; two generations old is reuse and kills the session', async () => {
+      const first = await m.tokens.issue('svc-ivan');
+      const second = await m.tokens.refresh(first.refreshToken);
+      const again = await m.tokens.refresh(first.refreshToken);
+      expect(again.refreshToken).toBe(second.refreshToken);
+      expect(again.jti).toBe(second.jti);
+      const third = await m.tokens.refresh(second.refreshToken);
+      await expect(m.tokens.refresh(first.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      expect(await m.tokens.isRevoked(claimsOf(third.accessToken))).toBe(true);
+      await expect(m.tokens.refresh(third.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      const session = await m.tokens.findSession(first.sessionId);
+      expect(session).toMatchObject({ revokeReason: 'refresh_reuse' });
+      expect(seen).toContainEqual(expect.objectContaining({ type: 'reuse_detected', sessionId: first.sessionId }));
+    });
+
+    it('refuses unknown, garbage and revoked refresh tokens with a 401', async () => {
+      await expect(m.tokens.refresh('unknown')).rejects.toBeInstanceOf(InvalidTokenException);
+      await expect(m.tokens.refresh('')).rejects.toBeInstanceOf(InvalidTokenException);
+      await expect(m.tokens.refresh('x'.repeat(5000))).rejects.toBeInstanceOf(InvalidTokenException);
+      const t = await m.tokens.issue('svc-judy');
+      await m.tokens.revokeSession(t.sessionId);
+      await expect(m.tokens.refresh(t.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+    });
+
+    it('ten parallel refreshes with one token leave exactly one live chain, all answered with the same pair', async () => {
+      const t = await m.tokens.issue('svc-ken');
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => m.tokens.refresh(t.refreshToken)));
+      const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ refreshToken: string }>).value);
+      expect(ok.length).toBeGreaterThan(0);
+      expect(new Set(ok.map((r) => r.refreshToken)).size).toBe(1);
+      const live = (await rowsOf(t.sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
+      expect(live).toHaveLength(1);
+      expect((await m.tokens.findSession(t.sessionId))?.revokedAt).toBeNull();
+    });
+
+    it('a refresh racing a revoke of its session never yields a token that survives it', async () => {
+      const sessions = await Promise.all(Array.from({ length: 8 }, () => m.tokens.issue('svc-leo')));
+      const outcomes = await Promise.all(
+        sessions.map((s) => Promise.allSettled([m.tokens.refresh(s.refreshToken), m.tokens.revokeSession(s.sessionId, 'logout')])),
+      );
+      for (const [refreshed] of outcomes) {
+        if (refreshed.status !== 'fulfilled') continue;
+        expect(await m.tokens.isRevoked(claimsOf(refreshed.value.accessToken))).toBe(true);
+        await expect(m.tokens.refresh(refreshed.value.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      }
+    });
+
+    it('a refresh racing revokeAllForSubject never yields a token that survives it', async () => {
+      const sessions = await Promise.all(Array.from({ length: 4 }, () => m.tokens.issue('svc-mia')));
+      const refreshes = Promise.allSettled(sessions.map((s) => m.tokens.refresh(s.refreshToken)));
+      await m.tokens.revokeAllForSubject('svc-mia');
+      for (const r of await refreshes) {
+        if (r.status !== 'fulfilled') continue;
+        expect(await m.tokens.isRevoked(claimsOf(r.value.accessToken))).toBe(true);
+        await expect(m.tokens.refresh(r.value.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      }
+    });
+  });
+
+  describe('RFC 7009 and RFC 7662', () => {
+    it('revokeToken: a refresh token takes its session; garbage, unknown and repeated calls succeed; another owner is left alone', async () => {
+      const t = await m.tokens.issue('svc-nina');
+      await expect(m.tokens.revokeToken('garbage')).resolves.toBeUndefined();
+      await expect(m.tokens.revokeToken(undefined)).resolves.toBeUndefined();
+      await m.tokens.revokeToken(t.refreshToken, 'refresh_token', { subject: 'someone-else' });
+      expect(await m.tokens.isRevoked(claimsOf(t.accessToken))).toBe(false);
+      await m.tokens.revokeToken(t.refreshToken, 'access_token');
+      expect(await m.tokens.isRevoked(claimsOf(t.accessToken))).toBe(true);
+      await expect(m.tokens.revokeToken(t.refreshToken)).resolves.toBeUndefined();
+      const u = await m.tokens.issue('svc-nina');
+      await m.tokens.revokeToken(u.accessToken, 'refresh_token');
+      expect(await m.tokens.isRevoked(claimsOf(u.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf((await m.tokens.refresh(u.refreshToken)).accessToken))).toBe(false);
+    });
+
+    it('introspect: the RFC 7662 fields for live tokens, exactly { active: false } otherwise', async () => {
+      const t = await m.tokens.issue('svc-omar');
+      expect(await m.tokens.introspect(t.accessToken)).toEqual({
+        active: true, token_type: 'access_token', sub: 'svc-omar', jti: t.jti, sid: t.sessionId, iat: expect.any(Number), exp: expect.any(Number),
+      });
+      expect(await m.tokens.introspect(t.refreshToken)).toMatchObject({ active: true, token_type: 'refresh_token', sub: 'svc-omar', sid: t.sessionId });
+      await m.tokens.revoke(t.jti);
+      expect(await m.tokens.introspect(t.accessToken)).toEqual({ active: false });
+      for (const garbage of ['', 'x', 'a.b.c', t.accessToken.slice(0, -3), 42, null]) expect(await m.tokens.introspect(garbage)).toEqual({ active: false });
+      await m.tokens.revokeSession(t.sessionId);
+      expect(await m.tokens.introspect(t.refreshToken)).toEqual({ active: false });
+    });
+  });
+
+  describe('restart', () => {
+    it('a new instance on the same database knows every revocation', async () => {
+      const token = await m.tokens.issue('svc-pia');
+      const session = await m.tokens.issue('svc-pia');
+      const subject = await m.tokens.issue('svc-quinn');
+      const untouched = await m.tokens.issue('svc-pia');
+      await m.tokens.revoke(token.jti);
+      await m.tokens.revokeSession(session.sessionId);
+      await m.tokens.revokeAllForSubject('svc-quinn');
+      await m.close();
+      m = await bootModule(db.reopen());
+      expect(await m.tokens.isRevoked(claimsOf(token.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(session.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(subject.accessToken))).toBe(true);
+      expect(await m.tokens.isRevoked(claimsOf(untouched.accessToken))).toBe(false);
+    });
+
+    it('prunes memory as tokens expire', async () => {
+      await m.tokens.revoke((await m.tokens.issue('svc-rita')).jti);
+      expect(m.state.stats().revokedTokens).toBeGreaterThan(0);
+      m.state.prune(Math.floor(Date.now() / 1000) + 10 * 3600);
+      expect(m.state.stats()).toMatchObject({ revokedTokens: 0, revokedSessions: 0, subjects: 0 });
+    });
+  });
+});
+
+eachDatabase('TokenLogService options', (database) => {
+  let db: TestDatabase;
+  beforeAll(() => {
+    db = database();
+  });
+
+  it('allowlist mode: issued tokens are active, also after a restart; a jti not in the log is not', async () => {
+    let m = await bootModule(db.fresh(), { mode: 'allowlist' });
+    const t = await m.tokens.issue('allow-ann');
+    expect(await m.tokens.isRevoked(claimsOf(t.accessToken))).toBe(false);
+    await m.close();
+    m = await bootModule(db.reopen(), { mode: 'allowlist' });
+    try {
+      expect(m.state.stats().activeTokens).toBeGreaterThan(0);
+      expect(await m.tokens.isRevoked(claimsOf(t.accessToken))).toBe(false);
+      expect(await m.tokens.isRevoked({ ...claimsOf(t.accessToken), jti: 'not-in-the-log' })).toBe(true);
+      await m.tokens.revoke(t.jti);
+      expect(await m.tokens.isRevoked(claimsOf(t.accessToken))).toBe(true);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('reuse right away with refreshReuseGrace 0 kills the session', async () => {
+    const m = await bootModule(db.fresh(), { refreshReuseGrace: 0 });
+    try {
+      const first = await m.tokens.issue('grace-zero');
+      await sleep(5);
+      const second = await m.tokens.refresh(first.refreshToken);
+      await sleep(5);
+      await expect(m.tokens.refresh(first.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      expect(await m.tokens.isRevoked(claimsOf(second.accessToken))).toBe(true);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('sessionMaxLifetime stops refreshes past it and caps expiries; sessionIdleTimeout stops idle sessions', async () => {
+    const m = await bootModule(db.fresh(), { accessTokenTtl: 1, refreshTokenTtl: 60, sessionMaxLifetime: 2, sessionIdleTimeout: 1, clockTolerance: 0, archiveSafetyMargin: 0 });
+    try {
+      const capped = await m.tokens.issue('life-sam');
+      const next = await m.tokens.refresh(capped.refreshToken);
+      expect(next.refreshExpiresIn).toBeLessThanOrEqual(2);
+      await sleep(1300);
+      await expect(m.tokens.refresh(next.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      const active = await m.tokens.issue('life-tom');
+      await sleep(600);
+      const kept = await m.tokens.refresh(active.refreshToken);
+      await sleep(900);
+      await expect(m.tokens.refresh(kept.refreshToken)).resolves.toMatchObject({ sessionId: active.sessionId });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('key rotation: old tokens verify while their key is live, new ones use the current key, retire() kills the old at once', async () => {
+    const old = { kid: 'k-old', algorithm: 'ES256' as const, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
+    const fresh = { kid: 'k-new', algorithm: 'ES256' as const, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
+    let m = await bootModule(db.fresh(), { signing: old });
+    const before = await m.tokens.issue('rot-uma');
+    await m.close();
+    m = await bootModule(db.reopen(), { signing: { keys: [fresh, old] } });
+    try {
+      const after = await m.tokens.issue('rot-uma');
+      expect(decodePart(after.accessToken, 0)).toMatchObject({ kid: 'k-new', alg: 'ES256' });
+      expect(await m.tokens.introspect(before.accessToken)).toMatchObject({ active: true });
+      m.keys.retire('k-old');
+      expect(await m.tokens.introspect(before.accessToken)).toEqual({ active: false });
+      expect(await m.tokens.introspect(after.accessToken)).toMatchObject({ active: true });
+      expect(() => m.keys.retire('k-new')).toThrow(/signs new tokens/);
+    } finally {
+      await m.close();
+    }
+  });
+});
