@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import type { SampleConfig } from './config.js';
+import { DatabaseUnavailableFilter } from './database-unavailable.filter.js';
 
 /** Builds the sample app; main.ts and the e2e tests share it. */
 export async function createApp(config: SampleConfig, logger?: LoggerService | LogLevel[] | false): Promise<INestApplication> {
@@ -13,6 +14,7 @@ export async function createApp(config: SampleConfig, logger?: LoggerService | L
   // Small bodies only: nothing the API takes is bigger than a few hundred bytes.
   app.useBodyParser('json', { limit: '16kb' });
   app.useBodyParser('urlencoded', { limit: '16kb', extended: false });
+  app.useGlobalFilters(new DatabaseUnavailableFilter());
   app.enableShutdownHooks();
   return app;
 }
