@@ -9,6 +9,7 @@ import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
 import { LogoutInterceptor } from './logout.interceptor.js';
 import { RevocationState } from './revocation-state.js';
 import { KeyRing } from './key-ring.js';
+import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
 import { RevocationHealthIndicator } from './revocation-health.indicator.js';
 import { RevocationSync } from './revocation-sync.js';
 import { TokenEvents } from './token-events.js';
@@ -42,7 +43,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       ],
       providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(entities, extras.dataSource)],
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
-      exports: [TokenLogService, TokenEvents, KeyRing, RevocationSync, RevocationHealthIndicator, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
+      exports: [RevocableJwtStrategy, TokenLogService, TokenEvents, KeyRing, RevocationSync, RevocationHealthIndicator, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
     };
   }
 }

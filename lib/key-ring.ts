@@ -18,7 +18,7 @@ export class KeyRing {
 
   constructor(config: JwtRevocationConfig) {
     this.currentKey = config.keys[0];
-    for (const key of config.keys) this.keys.set(key.kid ?? '', key);
+    for (const key of config.keys) if (key.kid !== undefined) this.keys.set(key.kid, key);
     const material = this.currentKey.signKey.type === 'secret' ? this.currentKey.signKey.export() : this.currentKey.signKey.export({ type: 'pkcs8', format: 'der' });
     this.chainKey = Buffer.from(hkdfSync('sha256', material, 'nestjs-jwt-revocation', 'refresh-token-chain', 32));
   }
@@ -27,9 +27,9 @@ export class KeyRing {
     return this.currentKey;
   }
 
-  /** Every algorithm a live key uses: passport-jwt pins verification to these. */
+  /** Every algorithm a configured key uses: passport-jwt pins verification to these. */
   get algorithms(): string[] {
-    return [...new Set([...this.keys.values()].map((key) => key.algorithm))];
+    return [...new Set([this.currentKey, ...this.keys.values()].map((key) => key.algorithm))];
   }
 
   /** The key a token's header points at, or undefined (unknown or retired kid, or an algorithm the key does not use). */

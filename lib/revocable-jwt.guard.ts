@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
 import { INVALID_TOKEN_CHALLENGE, InvalidTokenException, RETRY_AFTER_SECONDS } from './invalid-token.exception.js';
+import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -24,13 +25,41 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
-  constructor(protected readonly reflector: Reflector) {
+  constructor(
+    protected readonly reflector: Reflector,
+    private readonly strategy: RevocableJwtStrategy,
+  ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
+  /**
+   * AuthGuard's flow, run on the module's own passport instance (see
+   * RevocableJwtStrategy) instead of the process-wide one.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
-    return super.canActivate(context);
+    const request = this.getRequest(context);
+    const response = context.switchToHttp().getResponse();
+    const user = await new Promise<unknown>((resolve, reject) => {
+      const settle = (err: unknown, found: unknown, info: unknown) => {
+        try {
+          resolve(this.handleRequest(err, found, info, context));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      try {
+        this.strategy
+          .getPassportInstance()
+          .authenticate(JWT_REVOCATION_STRATEGY, { session: false }, settle)(request, response, (err?: unknown) => settle(err, undefined, undefined));
+      } catch (error) {
+        // jsonwebtoken throws (not reports) on some payloads it parsed itself,
+        // e.g. `null` under `typ: JWT`: still the token's fault, still a 401.
+        settle(error, undefined, undefined);
+      }
+    });
+    (request as { user?: unknown }).user = user;
+    return true;
   }
 
   protected isPublic(context: ExecutionContext): boolean {

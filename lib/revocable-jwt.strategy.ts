@@ -1,5 +1,6 @@
 import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import passport from 'passport';
 import { Strategy } from 'passport-jwt';
 import { JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
 import { InvalidTokenException, StaleStateException } from './invalid-token.exception.js';
@@ -33,6 +34,12 @@ function headerOf(token: string): Record<string, unknown> | null {
 @Injectable()
 export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCATION_STRATEGY) {
   private readonly logger = new Logger('JwtRevocation');
+  /**
+   * This module's own passport, not the process-wide one: two apps in one
+   * process (tests, several tenants) would otherwise share the strategy of
+   * whichever registered last, with its keys and revocation state.
+   */
+  private passportInstance?: passport.PassportStatic;
 
   constructor(
     private readonly config: JwtRevocationConfig,
@@ -58,6 +65,12 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
       // complete: hand validate() the header too, for typ, crit and kid.
       jsonWebTokenOptions: { complete: true, clockTolerance: config.clockTolerance },
     } as never);
+  }
+
+  /** Called by PassportStrategy's constructor to register this strategy. */
+  getPassportInstance(): passport.PassportStatic {
+    this.passportInstance ??= new passport.Passport() as passport.PassportStatic;
+    return this.passportInstance;
   }
 
   async validate(decoded: { header?: unknown; payload?: unknown } | null): Promise<VerifiedToken> {

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { createHmac } from 'node:crypto';
@@ -9,175 +10,389 @@ import { databaseOptions } from '../../sample/config.js';
 import { decodePart, forge } from '../support/forge.js';
 import { registerAndLogin, startSample, TEST_SECRET, type LoggedIn, type RunningSample } from '../support/sample-app.js';
 
-/**
- * Tokens an attacker would send, each differing from a valid one in one way
- * and (where a signature matters) correctly signed with the real secret, so
- * the claim checks are what is tested, not only the signature. Every one must
- * end in the same plain 401, with nothing written and nothing leaked.
- */
+/** The only two bodies a rejected token may get. */
 const INVALID = { statusCode: 401, message: 'Invalid access token', error: 'Unauthorized' };
 const MISSING = { statusCode: 401, message: 'Missing access token', error: 'Unauthorized' };
-const b64 = (text: string) => Buffer.from(text).toString('base64url');
-const signRaw = (headerJson: string, payloadJson: string, secret: string | Buffer = TEST_SECRET) => {
-  const input = `${b64(headerJson)}.${b64(payloadJson)}`;
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-};
+const CHALLENGE = 'Bearer error="invalid_token"';
 
-describe('hostile access tokens', () => {
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const TEN_YEARS = 10 * 365 * 24 * 3600;
+
+/** A real HMAC with another hash than forge()'s SHA-256. */
+function hmacSigned(hash: 'sha384' | 'sha512', header: unknown, payload: unknown, secret: string): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
+}
+
+type Claims = Record<string, unknown>;
+
+/** The real token, taken apart: every hostile case is built from it. */
+interface Base {
+  token: string;
+  parts: string[];
+  header: Claims;
+  claims: Claims;
+  /** Re-signed with TEST_SECRET: header and claims as given. */
+  sign(header: unknown, claims: unknown): string;
+  /** Re-signed with TEST_SECRET: the real header, the real claims with `patch` applied (undefined deletes). */
+  withClaims(patch: Claims): string;
+  /** Re-signed with TEST_SECRET: the real claims, the real header with `patch` applied (undefined deletes). */
+  withHeader(patch: Claims): string;
+  /** The real claims as JSON text with `extra` spliced in before the closing brace, re-signed. */
+  rawClaims(extra: string, drop?: string[]): string;
+}
+
+function patched(source: Claims, patch: Claims): Claims {
+  const out: Claims = { ...source };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+function makeBase(token: string): Base {
+  const header = decodePart(token, 0);
+  const claims = decodePart(token, 1);
+  const sign = (h: unknown, c: unknown) => forge(h, c, TEST_SECRET);
+  return {
+    token,
+    parts: token.split('.'),
+    header,
+    claims,
+    sign,
+    withClaims: (patch) => sign(header, patched(claims, patch)),
+    withHeader: (patch) => sign(patched(header, patch), claims),
+    rawClaims: (extra, drop = []) => {
+      const kept = patched(claims, Object.fromEntries(drop.map((key) => [key, undefined])));
+      const text = JSON.stringify(kept).replace(/}$/, `${Object.keys(kept).length ? ',' : ''}${extra}}`);
+      return forge(header, text, TEST_SECRET, true);
+    },
+  };
+}
+
+type Build = (base: Base) => string;
+
+const num = (value: unknown) => value as number;
+
+/** Flips the lowest bit of the last character: with 2 unused bits there, the decoded bytes stay the same. */
+function nonCanonicalLastChar(signature: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(signature.at(-1)!);
+  return signature.slice(0, -1) + alphabet[last ^ 1];
+}
+
+const noneSpellings = ['none', 'None', 'NONE', 'nOnE'];
+
+const cases: Array<[string, Build]> = [
+  // --- alg none, every spelling, signed or not
+  ...noneSpellings.flatMap((alg): Array<[string, Build]> => [
+    [`alg "${alg}" without a signature part (trailing dot)`, (b) => forge({ ...b.header, alg }, b.claims, null)],
+    [`alg "${alg}" without a signature part (two segments)`, (b) => forge({ ...b.header, alg }, b.claims, null).slice(0, -1)],
+    [`alg "${alg}" with an HMAC signature by the real secret`, (b) => forge({ ...b.header, alg }, b.claims, TEST_SECRET)],
+    [`alg "${alg}" with the original signature`, (b) => `${b64({ ...b.header, alg })}.${b.parts[1]}.${b.parts[2]}`],
+  ]),
+  ['alg missing from the header', (b) => b.withHeader({ alg: undefined })],
+  ['alg empty string', (b) => b.withHeader({ alg: '' })],
+  ['alg "hs256" in lower case', (b) => b.withHeader({ alg: 'hs256' })],
+  ['alg as an array ["HS256"]', (b) => b.withHeader({ alg: ['HS256'] })],
+
+  // --- the signature itself
+  ['signature stripped (trailing dot kept)', (b) => `${b.parts[0]}.${b.parts[1]}.`],
+  ['signature truncated by one character', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2].slice(0, -1)}`],
+  ['signature truncated to half', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2].slice(0, 21)}`],
+  ['signature re-encoded as standard base64 with padding', (b) => `${b.parts[0]}.${b.parts[1]}.${Buffer.from(b.parts[2], 'base64url').toString('base64')}`],
+  ['signature with "=" padding appended', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2]}=`],
+  ['signature with a non-canonical last character (same bytes)', (b) => `${b.parts[0]}.${b.parts[1]}.${nonCanonicalLastChar(b.parts[2])}`],
+  ['signature doubled', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2]}${b.parts[2]}`],
+  ['signature of another token (same header, other payload)', (b) => `${b.parts[0]}.${b.parts[1]}.${b.withClaims({ sub: 'someone-else' }).split('.')[2]}`],
+  ['payload edited (sub changed), original signature', (b) => `${b.parts[0]}.${b64({ ...b.claims, sub: 'someone-else' })}.${b.parts[2]}`],
+  ['payload edited (ver changed), original signature', (b) => `${b.parts[0]}.${b64({ ...b.claims, ver: num(b.claims.ver) + 1 })}.${b.parts[2]}`],
+  ['payload re-encoded with standard base64 padding, original signature', (b) => `${b.parts[0]}.${Buffer.from(b.parts[1], 'base64url').toString('base64')}.${b.parts[2]}`],
+  ['header edited (extra member), original signature', (b) => `${b64({ ...b.header, x: 1 })}.${b.parts[1]}.${b.parts[2]}`],
+  ['header edited (keys reordered), original signature', (b) => `${b64({ typ: b.header.typ, alg: b.header.alg })}.${b.parts[1]}.${b.parts[2]}`],
+  ['signed with a different secret', (b) => forge(b.header, b.claims, 'another-secret-that-is-at-least-32-bytes-long')],
+  ['signed with the real secret plus one character', (b) => forge(b.header, b.claims, `${TEST_SECRET}x`)],
+  ['signed with an empty secret', (b) => forge(b.header, b.claims, '')],
+
+  // --- algorithm switching
+  ['alg HS384 in the header, HS256 signature', (b) => b.withHeader({ alg: 'HS384' })],
+  ['alg HS512 in the header, HS256 signature', (b) => b.withHeader({ alg: 'HS512' })],
+  ['alg RS256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'RS256' })],
+  ['alg ES256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'ES256' })],
+  ['alg PS256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'PS256' })],
+  ['alg HS384 with a genuine HS384 signature by the real secret', (b) => hmacSigned('sha384', { ...b.header, alg: 'HS384' }, b.claims, TEST_SECRET)],
+  ['alg HS512 with a genuine HS512 signature by the real secret', (b) => hmacSigned('sha512', { ...b.header, alg: 'HS512' }, b.claims, TEST_SECRET)],
+
+  // --- key-carrying headers, validly signed
+  ['jwk header (the real secret as an oct key)', (b) => b.withHeader({ jwk: { kty: 'oct', k: b64(TEST_SECRET) } })],
+  ['jku header', (b) => b.withHeader({ jku: 'https://attacker.example/jwks.json' })],
+  ['x5u header', (b) => b.withHeader({ x5u: 'https://attacker.example/cert.pem' })],
+  ['x5c header', (b) => b.withHeader({ x5c: ['MIIBszCCAVmgAwIBAgIUQ2Fs'] })],
+  ['jwk header set to null', (b) => b.withHeader({ jwk: null })],
+
+  // --- kid, where none is configured
+  ['kid with path traversal', (b) => b.withHeader({ kid: '../../dev/null' })],
+  ['kid with SQL injection', (b) => b.withHeader({ kid: "' OR 1=1 --" })],
+  ['kid with shell injection', (b) => b.withHeader({ kid: '$(rm -rf /)' })],
+  ['kid empty string', (b) => b.withHeader({ kid: '' })],
+  ['kid null', (b) => b.withHeader({ kid: null })],
+
+  // --- crit
+  ['crit ["exp"]', (b) => b.withHeader({ crit: ['exp'] })],
+  ['crit with an unknown extension', (b) => b.withHeader({ crit: ['urn:example:ext'], 'urn:example:ext': true })],
+  ['crit empty array', (b) => b.withHeader({ crit: [] })],
+  ['crit null', (b) => b.withHeader({ crit: null })],
+
+  // --- typ
+  ['typ missing', (b) => b.withHeader({ typ: undefined })],
+  ['typ "JWT"', (b) => b.withHeader({ typ: 'JWT' })],
+  ['typ "rt+jwt"', (b) => b.withHeader({ typ: 'rt+jwt' })],
+  ['typ "application/jwt"', (b) => b.withHeader({ typ: 'application/jwt' })],
+  ['typ "at+jwt " with a trailing space', (b) => b.withHeader({ typ: 'at+jwt ' })],
+  ['typ empty string', (b) => b.withHeader({ typ: '' })],
+  ['typ as an array', (b) => b.withHeader({ typ: ['at+jwt'] })],
+  ['duplicate typ header members (the last, "JWT", wins)', (b) => forge(JSON.stringify(b.header).replace(/}$/, ',"typ":"JWT"}'), b.claims, TEST_SECRET)],
+
+  // --- exp
+  ['exp missing', (b) => b.withClaims({ exp: undefined })],
+  ['exp as a numeric string', (b) => b.withClaims({ exp: String(b.claims.exp) })],
+  ['exp 1e309 (Infinity after JSON.parse)', (b) => b.rawClaims('"exp":1e309', ['exp'])],
+  ['exp negative', (b) => b.withClaims({ exp: -1 })],
+  ['exp zero', (b) => b.withClaims({ exp: 0 })],
+  ['exp "NaN"', (b) => b.withClaims({ exp: 'NaN' })],
+  ['exp "Infinity"', (b) => b.withClaims({ exp: 'Infinity' })],
+  ['exp true', (b) => b.withClaims({ exp: true })],
+  ['exp fractional', (b) => b.withClaims({ exp: num(b.claims.exp) + 0.5 })],
+  ['exp beyond MAX_SAFE_INTEGER', (b) => b.rawClaims('"exp":9007199254740993', ['exp'])],
+  ['exp 10 years after iat', (b) => b.withClaims({ exp: num(b.claims.iat) + TEN_YEARS })],
+  ['exp one second longer than accessTokenTtl', (b) => b.withClaims({ exp: num(b.claims.exp) + 1 })],
+  ['exp equal to iat', (b) => b.withClaims({ exp: b.claims.iat })],
+  ['expired an hour ago (iat and exp moved back)', (b) => b.withClaims({ iat: num(b.claims.iat) - 4500, exp: num(b.claims.exp) - 4500 })],
+
+  // --- nbf and iat
+  ['nbf an hour in the future', (b) => b.withClaims({ nbf: nowSeconds() + 3600 })],
+  ['nbf as a string', (b) => b.withClaims({ nbf: String(b.claims.iat) })],
+  ['iat in the future (iat alone moved)', (b) => b.withClaims({ iat: nowSeconds() + 600 })],
+  ['iat and exp both 10 minutes in the future', (b) => b.withClaims({ iat: num(b.claims.iat) + 600, exp: num(b.claims.exp) + 600 })],
+  ['iat missing', (b) => b.withClaims({ iat: undefined })],
+  ['iat as a string', (b) => b.withClaims({ iat: String(b.claims.iat) })],
+  ['iat zero', (b) => b.withClaims({ iat: 0 })],
+  ['iat fractional', (b) => b.withClaims({ iat: num(b.claims.iat) + 0.5 })],
+
+  // --- missing identity claims
+  ['jti missing', (b) => b.withClaims({ jti: undefined })],
+  ['sub missing', (b) => b.withClaims({ sub: undefined })],
+  ['sid missing', (b) => b.withClaims({ sid: undefined })],
+  ['ver missing', (b) => b.withClaims({ ver: undefined })],
+
+  // --- sub
+  ['sub as a number', (b) => b.withClaims({ sub: 12345 })],
+  ['sub empty string', (b) => b.withClaims({ sub: '' })],
+  ['sub of 300 characters', (b) => b.withClaims({ sub: 'a'.repeat(300) })],
+  ['sub containing \\u0000', (b) => b.withClaims({ sub: `${String(b.claims.sub)}\u0000` })],
+  ['sub containing a lone surrogate \\ud800', (b) => b.withClaims({ sub: `${String(b.claims.sub)}\ud800` })],
+  ['sub null', (b) => b.withClaims({ sub: null })],
+  ['sub as an array of the real sub', (b) => b.withClaims({ sub: [b.claims.sub] })],
+  ['sub as an object', (b) => b.withClaims({ sub: { id: b.claims.sub } })],
+  ['duplicate sub keys (the last, an unknown user, wins)', (b) => b.rawClaims('"sub":"no-such-user"')],
+
+  // --- jti, sid
+  ['jti as a number', (b) => b.withClaims({ jti: 1 })],
+  ['jti empty string', (b) => b.withClaims({ jti: '' })],
+  ['jti of 65 characters', (b) => b.withClaims({ jti: 'j'.repeat(65) })],
+  ['sid as a number', (b) => b.withClaims({ sid: 1 })],
+  ['sid empty string', (b) => b.withClaims({ sid: '' })],
+  ['sid of 65 characters', (b) => b.withClaims({ sid: 's'.repeat(65) })],
+
+  // --- ver
+  ['ver as a string', (b) => b.withClaims({ ver: String(b.claims.ver) })],
+  ['ver negative', (b) => b.withClaims({ ver: -1 })],
+  ['ver fractional', (b) => b.withClaims({ ver: num(b.claims.ver) + 0.5 })],
+  ['ver null', (b) => b.withClaims({ ver: null })],
+  ['duplicate exp keys (the last, 10 years out, wins)', (b) => b.rawClaims(`"exp":${num(b.claims.iat) + TEN_YEARS}`)],
+
+  // --- payload that is not a claims object
+  ['payload a JSON array', (b) => b.sign(b.header, [b.claims])],
+  ['payload a JSON string', (b) => b.sign(b.header, JSON.stringify('hello'))],
+  ['payload a JSON number', (b) => b.sign(b.header, '42')],
+  ['payload JSON null', (b) => b.sign(b.header, 'null')],
+  ['payload JSON true', (b) => b.sign(b.header, 'true')],
+  ['payload an empty object', (b) => b.sign(b.header, {})],
+  ['payload not JSON at all', (b) => forge(b.header, 'not json', TEST_SECRET, true)],
+  ['payload JSON with trailing garbage', (b) => forge(b.header, `${JSON.stringify(b.claims)}x`, TEST_SECRET, true)],
+  ['payload JSON null with typ "JWT" (jws then parses it itself)', (b) => forge({ ...b.header, typ: 'JWT' }, 'null', TEST_SECRET, true)],
+  ['__proto__ holding sub instead of a real sub', (b) => b.rawClaims(`"__proto__":{"sub":${JSON.stringify(b.claims.sub)}}`, ['sub'])],
+  ['constructor.prototype holding ver instead of a real ver', (b) => b.rawClaims('"constructor":{"prototype":{"ver":0}}', ['ver'])],
+
+  // --- iss (the sample sets one)
+  ['iss of another issuer', (b) => b.withClaims({ iss: 'evil-issuer' })],
+  ['iss missing', (b) => b.withClaims({ iss: undefined })],
+  ['iss as an array holding the real issuer', (b) => b.withClaims({ iss: [b.claims.iss] })],
+
+  // --- the compact serialization itself
+  ['two segments', (b) => `${b.parts[0]}.${b.parts[1]}`],
+  ['four segments', (b) => `${b.token}.${b.parts[2]}`],
+  ['four segments, the last empty', (b) => `${b.token}.`],
+  ['five segments (JWE-shaped)', (b) => `${b.token}.${b.parts[1]}.${b.parts[2]}`],
+  ['a leading dot', (b) => `.${b.token}`],
+  ['empty header segment', (b) => `.${b.parts[1]}.${b.parts[2]}`],
+  ['empty payload segment', (b) => `${b.parts[0]}..${b.parts[2]}`],
+  ['all segments empty', () => '..'],
+  ['a lone dot', () => '.'],
+  ['empty string', () => ''],
+  ['no dots at all', (b) => b.token.replaceAll('.', '')],
+  ['"!" in the payload segment', (b) => `${b.parts[0]}.!${b.parts[1].slice(1)}.${b.parts[2]}`],
+  ['"*" in the signature segment', (b) => `${b.parts[0]}.${b.parts[1]}.*${b.parts[2].slice(1)}`],
+  ['"+" and "/" in the header segment', (b) => `${b.parts[0]}+/.${b.parts[1]}.${b.parts[2]}`],
+  ['percent-encoded dots', (b) => b.token.replaceAll('.', '%2E')],
+  ['header segment that is not JSON', (b) => `${b64('not json')}.${b.parts[1]}.${b.parts[2]}`],
+  ['header JSON null, validly signed', (b) => forge('null', b.claims, TEST_SECRET)],
+  ['header a JSON array, validly signed', (b) => forge([b.header], b.claims, TEST_SECRET)],
+];
+
+/** Authorization values that carry no usable Bearer token. */
+const authorizations: Array<[string, (b: Base) => string]> = [
+  ['Basic scheme with the real token', (b) => `Basic ${b.token}`],
+  ['no scheme, the bare real token', (b) => b.token],
+  ['two tokens after Bearer', (b) => `Bearer ${b.token} ${b.token}`],
+  ['Bearer with nothing after it', () => 'Bearer'],
+  ['BearerX scheme', (b) => `BearerX ${b.token}`],
+  ['a token one character longer than maxTokenLength (8192)', (b) => `Bearer ${b.token}${'A'.repeat(8193 - b.token.length)}`],
+];
+
+describe('hostile access tokens against the sample app [sqlite]', () => {
   let sample: RunningSample;
   let user: LoggedIn;
-  let header: Record<string, unknown>;
-  let claims: Record<string, unknown>;
-  let source: DataSource;
+  let base: Base;
+  let dataSource: DataSource;
+  let before: Record<string, unknown>;
 
-  const good = (edit: (h: Record<string, unknown>, c: Record<string, unknown>) => void = () => undefined) => {
-    const h = { ...header };
-    const c = { ...claims };
-    edit(h, c);
-    return forge(h, c, TEST_SECRET);
-  };
-  const rowCount = async () => {
-    const [log] = await source.query('SELECT COUNT(*) AS n FROM jwt_token_log');
-    const [sessions] = await source.query('SELECT COUNT(*) AS n FROM jwt_session');
-    return `${log.n}/${sessions.n}`;
-  };
+  /** Every row of the module's tables (last_seen_at aside: the guard may note a valid request). */
+  async function snapshot(): Promise<Record<string, unknown>> {
+    const rows = async (sql: string) => (await dataSource.query(sql)) as Array<Record<string, unknown>>;
+    const sessions = (await rows('SELECT * FROM jwt_session ORDER BY session_id')).map(({ last_seen_at: _seen, ...rest }) => rest);
+    return {
+      tokenLogCount: (await rows('SELECT COUNT(*) AS n FROM jwt_token_log'))[0].n,
+      sessionCount: (await rows('SELECT COUNT(*) AS n FROM jwt_session'))[0].n,
+      tokenLog: await rows('SELECT * FROM jwt_token_log ORDER BY jti'),
+      sessions,
+      archive: await rows('SELECT * FROM jwt_token_archive ORDER BY jti'),
+      subjects: await rows('SELECT * FROM jwt_subject_state ORDER BY subject'),
+      users: await rows('SELECT * FROM sample_user ORDER BY id'),
+    };
+  }
+
+  async function expectRejected(authorization: string): Promise<void> {
+    const res = await sample.http.get('/me').set('Authorization', authorization);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    // Exactly one of the two fixed bodies: no reason, no stack, no jsonwebtoken wording.
+    expect([INVALID, MISSING]).toContainEqual(res.body);
+  }
 
   beforeAll(async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'jwt-hostile-')), 'db.sqlite');
+    const file = join(mkdtempSync(join(tmpdir(), 'jwt-revocation-hostile-')), 'test.sqlite');
     sample = await startSample(databaseOptions(`sqlite:${file}`));
-    source = sample.app.get<DataSource>(getDataSourceToken());
-    user = await registerAndLogin(sample.http, 'hostile.target');
-    header = decodePart(user.accessToken, 0);
-    claims = decodePart(user.accessToken, 1);
+    user = await registerAndLogin(sample.http, 'hostile.alice');
+    // A second user, so "someone else's" subject exists for the cases that name one.
+    await registerAndLogin(sample.http, 'hostile.bob');
+    base = makeBase(user.accessToken);
+    dataSource = sample.app.get<DataSource>(getDataSourceToken());
+    before = await snapshot();
   });
   afterAll(async () => {
     await sample?.close();
   });
 
-  it('the harness itself: the real claims re-signed with the real secret pass', async () => {
-    await sample.http.get('/me').set('Authorization', `Bearer ${good()}`).expect(200);
-  });
-
-  const now = () => Math.floor(Date.now() / 1000);
-  const cases: Array<[string, () => string]> = [
-    ['alg none', () => forge({ ...header, alg: 'none' }, claims, null)],
-    ['alg None', () => forge({ ...header, alg: 'None' }, claims, null)],
-    ['alg NONE', () => forge({ ...header, alg: 'NONE' }, claims, null)],
-    ['alg nOnE with a signature part', () => `${forge({ ...header, alg: 'nOnE' }, claims, null)}${user.accessToken.split('.')[2]}`],
-    ['alg none, no third segment', () => forge({ ...header, alg: 'none' }, claims, null).slice(0, -1)],
-    ['signature stripped', () => user.accessToken.split('.').slice(0, 2).join('.') + '.'],
-    ['signature truncated', () => user.accessToken.slice(0, -5)],
-    ['signature in standard base64 with padding', () => {
-      const [h, p, s] = user.accessToken.split('.');
-      return `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64')}`;
-    }],
-    ['payload edited, signature kept', () => {
-      const [h, , s] = user.accessToken.split('.');
-      return `${h}.${b64(JSON.stringify({ ...claims, sub: 'someone-else' }))}.${s}`;
-    }],
-    ['header edited, signature kept', () => {
-      const [, p, s] = user.accessToken.split('.');
-      return `${b64(JSON.stringify({ ...header, kid: 'x' }))}.${p}.${s}`;
-    }],
-    ['signed with another secret', () => forge(header, claims, 'another-secret-that-is-also-32-bytes-long')],
-    ['alg HS384 header', () => good((h) => (h.alg = 'HS384'))],
-    ['alg HS512 header', () => good((h) => (h.alg = 'HS512'))],
-    ['alg RS256 header over an HMAC signature', () => good((h) => (h.alg = 'RS256'))],
-    ['jwk header', () => good((h) => (h.jwk = { kty: 'oct', k: b64(TEST_SECRET) }))],
-    ['jku header', () => good((h) => (h.jku = 'http://127.0.0.1:1/jwks.json'))],
-    ['x5u header', () => good((h) => (h.x5u = 'http://127.0.0.1:1/cert.pem'))],
-    ['x5c header', () => good((h) => (h.x5c = ['MIIB']))],
-    ['kid path traversal', () => good((h) => (h.kid = '../../../../dev/null'))],
-    ['kid SQL injection', () => good((h) => (h.kid = "' OR 1=1 --"))],
-    ['kid shell injection', () => good((h) => (h.kid = '$(rm -rf /)'))],
-    ['crit with exp', () => good((h) => (h.crit = ['exp']))],
-    ['crit with an unknown extension', () => good((h) => (h.crit = ['x-unknown']))],
-    ['typ missing', () => good((h) => delete h.typ)],
-    ['typ JWT', () => good((h) => (h.typ = 'JWT'))],
-    ['typ rt+jwt', () => good((h) => (h.typ = 'rt+jwt'))],
-    ['exp missing', () => good((_, c) => delete c.exp)],
-    ['exp as a string', () => good((_, c) => (c.exp = String(c.exp)))],
-    ['exp 1e309 (Infinity)', () => signRaw(JSON.stringify(header), JSON.stringify(claims).replace(/"exp":\d+/, '"exp":1e309'))],
-    ['exp negative', () => good((_, c) => (c.exp = -1))],
-    ['exp fractional', () => good((_, c) => (c.exp = (c.exp as number) + 0.5))],
-    ['exp in the past', () => good((_, c) => {
-      c.iat = now() - 2000;
-      c.exp = now() - 1000;
-    })],
-    ['exp ten years ahead', () => good((_, c) => (c.exp = now() + 10 * 365 * 86400))],
-    ['exp before iat', () => good((_, c) => (c.exp = (c.iat as number) - 1))],
-    ['nbf in the future', () => good((_, c) => (c.nbf = now() + 3600))],
-    ['iat in the future', () => good((_, c) => {
-      c.iat = now() + 3600;
-      c.exp = now() + 3600 + 60;
-    })],
-    ['iat missing', () => good((_, c) => delete c.iat)],
-    ['jti missing', () => good((_, c) => delete c.jti)],
-    ['sub missing', () => good((_, c) => delete c.sub)],
-    ['sid missing', () => good((_, c) => delete c.sid)],
-    ['ver missing', () => good((_, c) => delete c.ver)],
-    ['ver as a string', () => good((_, c) => (c.ver = '0'))],
-    ['ver negative', () => good((_, c) => (c.ver = -1))],
-    ['sub a number', () => good((_, c) => (c.sub = 12345))],
-    ['sub empty', () => good((_, c) => (c.sub = ''))],
-    ['sub 300 characters', () => good((_, c) => (c.sub = 'a'.repeat(300)))],
-    ['sub with NUL', () => good((_, c) => (c.sub = `${c.sub}\u0000`))],
-    ['sub with a lone surrogate', () => good((_, c) => (c.sub = `${c.sub}\ud800`))],
-    ['jti unknown to the log (another subject)', () => good((_, c) => (c.sub = 'not-a-user'))],
-    ['wrong iss', () => good((_, c) => (c.iss = 'https://evil.example'))],
-    ['iss missing', () => good((_, c) => delete c.iss)],
-    ['payload a JSON array', () => signRaw(JSON.stringify(header), JSON.stringify([claims]))],
-    ['payload a JSON string', () => signRaw(JSON.stringify(header), JSON.stringify('hello'))],
-    ['payload a number', () => signRaw(JSON.stringify(header), '42')],
-    ['payload null', () => signRaw(JSON.stringify(header), 'null')],
-    ['payload not JSON', () => signRaw(JSON.stringify(header), '{"sub":')],
-    ['duplicate keys, the last one another subject', () =>
-      signRaw(JSON.stringify(header), JSON.stringify(claims).replace(/^\{/, '{"sub":"x",').replace(/\}$/, ',"sub":"someone-else"}'))],
-    ['__proto__ key in the payload', () => signRaw(JSON.stringify(header), JSON.stringify(claims).replace(/\}$/, ',"__proto__":{"sub":"admin","ver":999}}').replace(/"sub":"[^"]*",/, ''))],
-    ['header a JSON array', () => signRaw('[1]', JSON.stringify(claims))],
-    ['two segments', () => user.accessToken.split('.').slice(0, 2).join('.')],
-    ['four segments', () => `${user.accessToken}.${user.accessToken.split('.')[2]}`],
-    ['empty segments', () => '..'],
-    ['non-base64url characters', () => user.accessToken.replace(/\./, '.*')],
-    ['whitespace inside', () => user.accessToken.replace('.', ' .')],
-    ['12 kB token (over maxTokenLength, under the header limit)', () => `${user.accessToken}${'A'.repeat(12_000)}`],
-  ];
-
-  for (const [name, token] of cases) {
-    it(`401 for ${name}`, async () => {
-      const before = await rowCount();
-      const res = await sample.http.get('/me').set('Authorization', `Bearer ${token()}`);
-      expect(res.status).toBe(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-      expect([INVALID, MISSING]).toContainEqual(res.body);
-      expect(await rowCount()).toBe(before);
+  describe('sanity: the harness forges tokens the app accepts', () => {
+    it('the real token gives 200, and the DB holds its rows', async () => {
+      const res = await sample.http.get('/me').set(user.auth).expect(200);
+      expect(res.body).toMatchObject({ username: 'hostile.alice', jti: base.claims.jti, sessionId: base.claims.sid });
+      expect(Number(before.tokenLogCount)).toBeGreaterThan(0);
+      expect(Number(before.sessionCount)).toBeGreaterThan(0);
     });
-  }
 
-  it.each([
-    ['no Authorization header', {}],
-    ['empty Bearer', { Authorization: 'Bearer ' }],
-    ['Basic scheme', { Authorization: `Basic ${b64('a:b')}` }],
-    ['Bearer twice', { Authorization: `Bearer a Bearer b` }],
-    ['token in a cookie (not configured)', { Cookie: 'access_token=abc' }],
-  ])('401 Missing for %s', async (_name, headers) => {
-    const res = await sample.http.get('/me').set(headers as Record<string, string>);
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(MISSING);
+    it('re-signing the unchanged claims with TEST_SECRET reproduces the token and gives 200', async () => {
+      const resigned = base.sign(base.header, base.claims);
+      expect(resigned).toBe(base.token);
+      await sample.http.get('/me').set('Authorization', `Bearer ${resigned}`).expect(200);
+    });
+
+    it.each<[string, Build]>([
+      ['header members reordered', (b) => b.sign({ typ: b.header.typ, alg: b.header.alg }, b.claims)],
+      ['claims reordered', (b) => b.sign(b.header, Object.fromEntries(Object.entries(b.claims).reverse()))],
+      ['typ "AT+JWT" (media types are case-insensitive)', (b) => b.withHeader({ typ: 'AT+JWT' })],
+      ['typ "application/at+jwt"', (b) => b.withHeader({ typ: 'application/at+jwt' })],
+    ])('a re-signed token with %s (bytes differ, meaning does not) gives 200', async (_name, build) => {
+      const token = build(base);
+      expect(token).not.toBe(base.token);
+      const res = await sample.http.get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(res.body.jti).toBe(base.claims.jti);
+    });
+
+    it('the non-canonical signature really decodes to the same bytes (so only the string compare refuses it)', () => {
+      const altered = nonCanonicalLastChar(base.parts[2]);
+      expect(altered).not.toBe(base.parts[2]);
+      expect(Buffer.from(altered, 'base64url').equals(Buffer.from(base.parts[2], 'base64url'))).toBe(true);
+    });
   });
 
-  it('a 20 kB header is refused by Node itself with 431, never a 5xx', async () => {
-    const res = await sample.http.get('/me').set('Authorization', `Bearer ${'A'.repeat(20_000)}`);
-    expect(res.status).toBe(431);
+  describe('each hostile token gets 401 with the fixed challenge and body', () => {
+    it.each(cases)('%s', async (_name, build) => {
+      const token = build(base);
+      expect(token).not.toBe(base.token);
+      await expectRejected(`Bearer ${token}`);
+    });
   });
 
-  it('a refresh token at a guarded route is 401', async () => {
-    const res = await sample.http.get('/me').set('Authorization', `Bearer ${user.refreshToken}`);
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(INVALID);
+  describe('Authorization headers without a usable Bearer token get 401', () => {
+    it.each(authorizations)('%s', async (_name, build) => {
+      await expectRejected(build(base));
+    });
+
+    it('a token in the query string is not read', async () => {
+      const res = await sample.http.get(`/me?access_token=${base.token}`);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(MISSING);
+    });
+
+    it('an oversized token counts as missing', async () => {
+      const res = await sample.http.get('/me').set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(10_000)}.${base.parts[2]}`);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(MISSING);
+    });
+
+    it('a 20 kB Authorization header is refused by the HTTP server (431) before the app, never 200 or 500', async () => {
+      // Node's default header limit is 16 KiB: the request never reaches Nest.
+      const res = await sample.http.get('/me').set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(20_000)}.${base.parts[2]}`);
+      expect(res.status).toBe(431);
+    });
   });
 
-  it('after all that, the real token still works', async () => {
-    await sample.http.get('/me').set(user.auth).expect(200);
+  describe('a valid token with an extra __proto__ member', () => {
+    it('is accepted as the claims it names, and pollutes no prototype', async () => {
+      const token = base.rawClaims('"__proto__":{"polluted":"yes","sub":"someone-else"}');
+      const res = await sample.http.get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(res.body.username).toBe('hostile.alice');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+    });
+  });
+
+  describe('afterwards', () => {
+    it('the real token still gives 200', async () => {
+      const res = await sample.http.get('/me').set(user.auth).expect(200);
+      expect(res.body.jti).toBe(base.claims.jti);
+    });
+
+    it('no hostile request wrote to the database', async () => {
+      const after = await snapshot();
+      expect(after.tokenLogCount).toEqual(before.tokenLogCount);
+      expect(after.sessionCount).toEqual(before.sessionCount);
+      expect(after).toEqual(before);
+    });
   });
 });

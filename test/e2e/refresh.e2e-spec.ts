@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eachDatabase, type TestDatabase } from '../support/databases.js';
+import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+
+const CLIENT = { id: 'resource-server', secret: 'introspection secret' };
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
+  let db: TestDatabase;
+  let sample: RunningSample;
+
+  beforeAll(async () => {
+    db = database();
+    sample = await startSample(db.fresh(), { introspectionClient: CLIENT });
+  });
+  afterAll(async () => {
+    await sample?.close();
+  });
+
+  it('ten parallel refresh requests with one token: every answer is the same pair, one chain lives', async () => {
+    const user = await registerAndLogin(sample.http, 'par.alice');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken })));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(new Set(answers.map((a) => a.body.refreshToken)).size).toBe(1);
+    const next = answers[0].body;
+    await sample.http.get('/me').set('Authorization', `Bearer ${next.accessToken}`).expect(200);
+    await sample.http.post('/auth/refresh').send({ refreshToken: next.refreshToken }).expect(200);
+  });
+
+  if (database().name !== 'sqlite') {
+    // SQLite: one process owns the file; two instances on it are not a deployment.
+    it('parallel refreshes through two app instances on one database: one chain', async () => {
+      const second = await startSample(db.reopen(), { introspectionClient: CLIENT });
+      try {
+        const user = await registerAndLogin(sample.http, 'par.bob');
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : sample).http.post('/auth/refresh').send({ refreshToken: user.refreshToken })),
+        );
+        const ok = answers.filter((a) => a.status === 200);
+        expect(answers.every((a) => a.status === 200 || a.status === 401)).toBe(true);
+        expect(ok.length).toBeGreaterThan(0);
+        expect(new Set(ok.map((a) => a.body.refreshToken)).size).toBe(1);
+        const chain = await sample.http.post('/auth/refresh').send({ refreshToken: ok[0].body.refreshToken });
+        expect(chain.status).toBe(200);
+      } finally {
+        await second.close();
+      }
+    });
+  }
+
+  it('type confusion: a refresh token at a guarded route and an access token at /auth/refresh are both 401', async () => {
+    const user = await registerAndLogin(sample.http, 'type.gina');
+    await sample.http.get('/me').set('Authorization', `Bearer ${user.refreshToken}`).expect(401);
+    await sample.http.post('/auth/refresh').send({ refreshToken: user.accessToken }).expect(401);
+    await sample.http.get('/me').set(user.auth).expect(200);
+  });
+
+  it('a refresh racing logout-all never leaves a token alive', async () => {
+    const user = await registerAndLogin(sample.http, 'race.carol');
+    const [refreshed] = await Promise.all([
+      sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken }),
+      sample.http.post('/auth/logout-all').set(user.auth),
+    ]);
+    if (refreshed.status === 200) {
+      await sample.http.get('/me').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(401);
+      await sample.http.post('/auth/refresh').send({ refreshToken: refreshed.body.refreshToken }).expect(401);
+    } else {
+      expect(refreshed.status).toBe(401);
+    }
+    await sample.http.get('/me').set(user.auth).expect(401);
+  });
+
+  it('POST /oauth/revoke: 200 always; a refresh token takes its session, form-encoded or JSON, any hint', async () => {
+    const user = await registerAndLogin(sample.http, 'rev.dave');
+    await sample.http.post('/oauth/revoke').type('form').send({ token: user.refreshToken, token_type_hint: 'access_token' }).expect(200, {});
+    await sample.http.get('/me').set(user.auth).expect(401);
+    await sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
+    for (const body of [{ token: user.refreshToken }, { token: 'garbage' }, {}, { token: 42 }, { token: 'a.b.c', token_type_hint: 'nonsense' }]) {
+      await sample.http.post('/oauth/revoke').send(body).expect(200, {});
+    }
+    const again = await registerAndLogin(sample.http, 'rev.erin');
+    await sample.http.post('/oauth/revoke').send({ token: again.accessToken }).expect(200);
+    await sample.http.get('/me').set(again.auth).expect(401);
+    await sample.http.post('/auth/refresh').send({ refreshToken: again.refreshToken }).expect(200);
+  });
+
+  it('POST /oauth/introspect: client credentials required; RFC 7662 answers', async () => {
+    const user = await registerAndLogin(sample.http, 'intro.frank');
+    await sample.http.post('/oauth/introspect').send({ token: user.accessToken }).expect(401);
+    await sample.http.post('/oauth/introspect').set('Authorization', basic(CLIENT.id, 'wrong')).send({ token: user.accessToken }).expect(401);
+    await sample.http.post('/oauth/introspect').set('Authorization', 'Basic %%%').send({ token: user.accessToken }).expect(401);
+    const auth = basic(CLIENT.id, CLIENT.secret);
+    const live = await sample.http.post('/oauth/introspect').set('Authorization', auth).type('form').send({ token: user.accessToken }).expect(200);
+    expect(live.body).toMatchObject({ active: true, token_type: 'access_token', sub: expect.any(String), jti: expect.any(String), sid: expect.any(String), exp: expect.any(Number), iat: expect.any(Number) });
+    const refresh = await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: user.refreshToken, token_type_hint: 'refresh_token' }).expect(200);
+    expect(refresh.body).toMatchObject({ active: true, token_type: 'refresh_token' });
+    await sample.http.post('/auth/logout').set(user.auth).expect(204);
+    await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: user.accessToken }).expect(200, { active: false });
+    await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: 'garbage' }).expect(200, { active: false });
+  });
+});
