@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
+import { AUTH_RATE_LIMIT, AuthRateLimitGuard } from './auth/rate-limit.guard.js';
 import type { SampleConfig } from './config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
@@ -44,6 +45,9 @@ export class AppModule {
         // Every route needs a valid token unless marked @Public().
         { provide: APP_GUARD, useClass: RevocableJwtGuard },
         { provide: INTROSPECTION_CLIENT, useValue: config.introspectionClient },
+        // Per client IP, on login, register and refresh (@UseGuards(AuthRateLimitGuard)).
+        { provide: AUTH_RATE_LIMIT, useValue: config.authRateLimit },
+        AuthRateLimitGuard,
         ReuseAlarm,
       ],
     };

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import type { SampleConfig } from './config.js';
 import { DatabaseUnavailableFilter } from './database-unavailable.filter.js';
+import { securityHeaders } from './security-headers.js';
 
 /** Builds the sample app; main.ts and the e2e tests share it. */
 export async function createApp(config: SampleConfig, logger?: LoggerService | LogLevel[] | false): Promise<INestApplication> {
@@ -11,6 +12,8 @@ export async function createApp(config: SampleConfig, logger?: LoggerService | L
     bodyParser: false,
     logger: logger ?? undefined,
   });
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(securityHeaders);
   // Small bodies only: nothing the API takes is bigger than a few hundred bytes.
   app.useBodyParser('json', { limit: '16kb' });
   app.useBodyParser('urlencoded', { limit: '16kb', extended: false });

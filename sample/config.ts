@@ -18,6 +18,8 @@ export interface SampleConfig {
   /** Seconds the revocation state is trusted without a catch-up; then 503 (FAIL_CLOSED, default true). */
   maxStaleness: number;
   failClosed: boolean;
+  /** Login, register and refresh attempts allowed per client IP per minute. */
+  authRateLimit: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
@@ -47,6 +49,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
     refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
+    authRateLimit: seconds('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
     redisUrl: env.REDIS_URL || undefined,
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),
     maxStaleness: seconds('MAX_STALENESS', env.MAX_STALENESS, 30),

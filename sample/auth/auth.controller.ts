@@ -10,7 +10,9 @@ import {
   Post,
   Req,
   UnauthorizedException,
+  UseGuards,
 } from '@nestjs/common';
+import { AuthRateLimitGuard } from './rate-limit.guard.js';
 import { CurrentToken, Logout, LogoutAll, Public, TokenLogService, type IssuedTokens, type VerifiedToken } from 'nestjs-jwt-revocation';
 import { UsersService } from '../users/users.service.js';
 import { credentials, loginCredentials, passwordChange, refreshRequest } from './bodies.js';
@@ -40,6 +42,7 @@ export class AuthController {
   ) {}
 
   @Public()
+  @UseGuards(AuthRateLimitGuard)
   @Post('register')
   async register(@Body() body: unknown) {
     const { username, password } = credentials(body);
@@ -48,6 +51,7 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(AuthRateLimitGuard)
   @Post('login')
   @HttpCode(200)
   async login(@Body() body: unknown, @Req() request: RequestLike) {
@@ -58,6 +62,7 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(AuthRateLimitGuard)
   @Post('refresh')
   @HttpCode(200)
   async refresh(@Body() body: unknown, @Req() request: RequestLike) {

@@ -26,7 +26,7 @@ export async function startSampleProcess(env: Record<string, string>): Promise<S
   const main = new URL('../../build/sample/main.js', import.meta.url).pathname;
   let log = '';
   const child: ChildProcess = spawn(process.execPath, [main], {
-    env: { ...process.env, NO_COLOR: '1', PORT: String(port), JWT_SECRET: TEST_SECRET, ...env },
+    env: { ...process.env, NO_COLOR: '1', PORT: String(port), JWT_SECRET: TEST_SECRET, AUTH_RATE_LIMIT: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
