@@ -44,7 +44,11 @@ export class ExpiringSet {
     this.expiries.delete(key);
   }
 
-  /** Forgets every key whose expiry is before `now` (epoch seconds). Returns how many. */
+  /**
+   * Forgets the keys of every one-minute bucket that has wholly passed by
+   * `now` (epoch seconds): a key outlives its expiry by under two minutes,
+   * which is harmless (its token has expired too). Returns how many.
+   */
   prune(now: number): number {
     const limit = now - ExpiringSet.BASE;
     const lastFullBucket = Math.floor(limit / ExpiringSet.BUCKET_SECONDS) - 1;

@@ -179,6 +179,7 @@ export class TokenLogService {
     const successorToken = this.keys.nextRefreshToken(refreshToken);
     const inGrace =
       presented.spentAt !== null &&
+      this.config.refreshReuseGrace > 0 &&
       now - presented.spentAt <= this.config.refreshReuseGrace * 1000 &&
       session !== null &&
       session.revokedAt === null &&

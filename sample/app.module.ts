@@ -30,6 +30,7 @@ export class AppModule {
             refreshTokenTtl: config.refreshTokenTtl,
             refreshReuseGrace: config.refreshReuseGrace,
             redis: config.redisUrl,
+            propagation: config.propagation,
             syncInterval: config.syncInterval,
             maxStaleness: config.maxStaleness,
             failClosed: config.failClosed,

@@ -13,6 +13,8 @@ export interface SampleConfig {
   refreshReuseGrace: number;
   /** Redis for propagating revocations between instances; unset: LISTEN/NOTIFY on PostgreSQL, else polling. */
   redisUrl?: string;
+  /** How instances tell each other: auto (Redis if REDIS_URL, else LISTEN/NOTIFY on PostgreSQL, else polling), redis, notify, poll. */
+  propagation: 'auto' | 'redis' | 'notify' | 'poll';
   /** Seconds between catch-ups from the database. */
   syncInterval: number;
   /** Seconds the revocation state is trusted without a catch-up; then 503 (FAIL_CLOSED, default true). */
@@ -36,6 +38,12 @@ function seconds(name: string, value: string | undefined, fallback: number): num
   return parsed;
 }
 
+function propagationOf(value: string | undefined): SampleConfig['propagation'] {
+  if (value === undefined || value === '') return 'auto';
+  if (value === 'auto' || value === 'redis' || value === 'notify' || value === 'poll') return value;
+  throw new Error('PROPAGATION must be auto, redis, notify or poll');
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfig {
   let jwtSecret = env.JWT_SECRET;
   if (!jwtSecret) {
@@ -51,6 +59,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
     authRateLimit: seconds('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
     redisUrl: env.REDIS_URL || undefined,
+    propagation: propagationOf(env.PROPAGATION),
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),
     maxStaleness: seconds('MAX_STALENESS', env.MAX_STALENESS, 30),
     failClosed: env.FAIL_CLOSED !== 'false',

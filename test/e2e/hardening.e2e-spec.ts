@@ -138,7 +138,7 @@ describe('no secret in any log line', () => {
     const { createApp } = await import('../../sample/app.js');
     const password = 'a very secret password';
     const app = await createApp(
-      { port: 0, database: tempDb(), jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 0, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 1000, introspectionClient: null },
+      { port: 0, database: tempDb(), jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 0, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 1000, propagation: 'auto', introspectionClient: null },
       capture,
     );
     await app.listen(0, '127.0.0.1');

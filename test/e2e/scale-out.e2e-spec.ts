@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { startSampleProcess, type SampleProcess } from '../support/sample-process.js';
+import { startSampleProcess as startProcess, type SampleProcess } from '../../bench/sample-process.js';
+import { TEST_SECRET } from '../support/sample-app.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -13,6 +14,9 @@ const SYNC_INTERVAL = 1;
 const MAX_STALENESS = 3;
 /** What the README promises: a catch-up every syncInterval, plus the time to run it. */
 const BOUND_MS = (SYNC_INTERVAL + 1) * 1000;
+
+const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+const startSampleProcess = (vars: Record<string, string>) => startProcess({ JWT_SECRET: TEST_SECRET, ...vars }, ROOT);
 
 const env = {
   postgres: process.env.TEST_POSTGRES_URL,

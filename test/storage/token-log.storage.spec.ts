@@ -48,6 +48,11 @@ eachDatabase('TokenLogService', (database) => {
       await expect(m.tokens.issue('x'.repeat(300))).rejects.toThrow(TypeError);
     });
 
+    it('twenty concurrent issues all succeed, each written whole', async () => {
+      const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => m.tokens.issue(`svc-burst-${i % 3}`)));
+      for (const t of issued) expect((await rowsOf(t.sessionId)).length).toBe(2);
+    });
+
     it('never repeats a jti', async () => {
       const jtis = new Set<string>();
       for (let i = 0; i < 100; i++) jtis.add((await m.tokens.issue('svc-many')).jti);

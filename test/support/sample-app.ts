@@ -16,7 +16,7 @@ export interface RunningSample {
 /** The sample app, as `npm start` builds it, on the given database, listening on a real socket. */
 export async function startSample(database: TypeOrmModuleOptions, overrides: Partial<SampleConfig> = {}): Promise<RunningSample> {
   const app = await createApp(
-    { port: 0, database, jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 5, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 100_000, introspectionClient: null, ...overrides },
+    { port: 0, database, jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 5, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 100_000, propagation: 'auto', introspectionClient: null, ...overrides },
     ['error', 'warn'],
   );
   await app.listen(0, '127.0.0.1');

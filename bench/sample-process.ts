@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { TEST_SECRET } from './sample-app.js';
 
 /** A free loopback port: bind 0, read it, let it go. */
 async function freePort(): Promise<number> {
@@ -18,15 +17,16 @@ export interface SampleProcess {
 }
 
 /**
- * The built sample app (`npm test` builds it) in its own process, as an
- * operator would run one instance of several. Resolves once it listens.
+ * The built sample app (`npm run build:sample`) in its own process, as an
+ * operator would run one instance of several; the multi-instance tests and the
+ * propagation benchmark both use it. Resolves once it listens.
  */
-export async function startSampleProcess(env: Record<string, string>): Promise<SampleProcess> {
+export async function startSampleProcess(env: Record<string, string>, root: string): Promise<SampleProcess> {
   const port = await freePort();
-  const main = new URL('../../build/sample/main.js', import.meta.url).pathname;
+  const main = `${root}/build/sample/main.js`;
   let log = '';
   const child: ChildProcess = spawn(process.execPath, [main], {
-    env: { ...process.env, NO_COLOR: '1', PORT: String(port), JWT_SECRET: TEST_SECRET, AUTH_RATE_LIMIT: '100000', ...env },
+    env: { ...process.env, NO_COLOR: '1', PORT: String(port), AUTH_RATE_LIMIT: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
