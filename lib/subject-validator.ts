@@ -16,6 +16,11 @@ export class SubjectValidator {
 
   constructor(private readonly config: JwtRevocationConfig) {}
 
+  /** Whether the app gave a hook at all: without one the guard skips the call (and its promise). */
+  get enabled(): boolean {
+    return this.config.validateSubject !== undefined;
+  }
+
   async isAllowed(token: VerifiedToken): Promise<boolean> {
     const hook = this.config.validateSubject;
     if (!hook) return true;
