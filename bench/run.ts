@@ -85,7 +85,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     log(`\n${signal}: stopping the servers`);
     cleanUp();
     process.exit(130);
-  });
+  }
+  for (const skipped of report.throughput.skipped) out.push(`| ${skipped} | | | | | |`););
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -563,7 +564,7 @@ async function main(): Promise<void> {
     loadAverage: { start: loadStart, end: loadavg() },
     durationSeconds: Math.round((Date.now() - started) / 1000),
     settings: { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
-    throughput: { targets: throughputResults, ratios },
+    throughput: { targets: throughputResults, ratios, skipped: postgres ? [] : [`(f) naive guard with a PostgreSQL query: ${postgresReason}`] },
     memory: { sizes: memoryBySize, growthPerMillion: growth },
     issuance: issuanceResults,
     archive,
@@ -587,7 +588,7 @@ type Report = {
   platform: string;
   loadAverage: { start: number[]; end: number[] };
   durationSeconds: number;
-  throughput: { targets: TargetResult[]; ratios: Ratio[] };
+  throughput: { targets: TargetResult[]; ratios: Ratio[]; skipped: string[] };
   memory: {
     sizes: Array<{ revoked: number; median: { heapUsed: number; rss: number; maxRss: number; initMs: number; bootMs: number } }>;
     growthPerMillion: { heapUsedMB: number; rssMB: number; target: number; met: boolean; rssMet: boolean };
