@@ -85,8 +85,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     log(`\n${signal}: stopping the servers`);
     cleanUp();
     process.exit(130);
-  }
-  for (const skipped of report.throughput.skipped) out.push(`| ${skipped} | | | | | |`););
+  });
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -640,6 +639,7 @@ function renderMarkdown(report: Report): string {
       `| (${t.id}) ${t.label} | ${fmt(t.median.reqPerSec)} | ${fmt(t.median.p99, 1)} | ${fmt(t.median.cpuMicrosPerRequest)} | ${t.rounds.map((r) => fmt(r.reqPerSec)).join(', ')} | ${t.failures} |`,
     );
   }
+  for (const skipped of report.throughput.skipped) out.push(`| ${skipped} | | | | | |`);
   out.push(
     '',
     '| ratio | req/s medians | median of round-by-round ratios | from server CPU µs/request | target | req/s medians vs target |',
