@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, hkdfSync } from 'node:crypto';
 import { JwtRevocationConfig, type ResolvedSigning } from './jwt-revocation.options.js';
 
 /**
@@ -13,14 +12,10 @@ import { JwtRevocationConfig, type ResolvedSigning } from './jwt-revocation.opti
 export class KeyRing {
   private readonly keys = new Map<string, ResolvedSigning>();
   private currentKey: ResolvedSigning;
-  /** Derives each refresh token from the one it replaces (see `nextRefreshToken`). */
-  private readonly chainKey: Buffer;
 
   constructor(config: JwtRevocationConfig) {
     this.currentKey = config.keys[0];
     for (const key of config.keys) if (key.kid !== undefined) this.keys.set(key.kid, key);
-    const material = this.currentKey.signKey.type === 'secret' ? this.currentKey.signKey.export() : this.currentKey.signKey.export({ type: 'pkcs8', format: 'der' });
-    this.chainKey = Buffer.from(hkdfSync('sha256', material, 'nestjs-jwt-revocation', 'refresh-token-chain', 32));
   }
 
   get current(): ResolvedSigning {
@@ -49,14 +44,5 @@ export class KeyRing {
     const key = this.keys.get(kid);
     if (!key) throw new Error(`no live key "${kid}"`);
     this.currentKey = key;
-  }
-
-  /**
-   * The refresh token that follows `presented`: an HMAC of it, so a retry
-   * within the grace window gets the very same successor back, while the
-   * database keeps only hashes.
-   */
-  nextRefreshToken(presented: string): string {
-    return createHmac('sha256', this.chainKey).update(presented).digest('base64url');
   }
 }

@@ -1,12 +1,11 @@
 import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { InvalidTokenException } from './invalid-token.exception.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { RevocationState } from './revocation-state.js';
 import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
 import { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive-sweeper.js';
-import { KeyRing } from './key-ring.js';
 import { RevocationSync } from './revocation-sync.js';
 import { checkAccessToken } from './token-claims.js';
 import { TokenCodec } from './token-codec.js';
@@ -23,6 +22,15 @@ const MAX_CLAIMS_JSON = 4096;
 
 const newId = () => randomBytes(16).toString('base64url');
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * The refresh token that follows `presented`: an HMAC of it keyed with the
+ * jti of its row. That jti lives only in the database (clients never see a
+ * refresh token's jti), so a thief holding a spent token cannot compute its
+ * successor, while every instance, whatever its signing keys, hands the very
+ * same successor to a retry within the grace window. Only hashes are stored.
+ */
+const successorOf = (presented: string, rowJti: string) => createHmac('sha256', rowJti).update(presented).digest('base64url');
 
 function assertSubject(subject: unknown): asserts subject is string {
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) {
@@ -55,7 +63,6 @@ export class TokenLogService {
     private readonly codec: TokenCodec,
     private readonly subjects: SubjectValidator,
     private readonly activity: SessionActivity,
-    private readonly keys: KeyRing,
     private readonly events: TokenEvents,
     private readonly sweeper: ArchiveSweeper,
     private readonly sync: RevocationSync,
@@ -107,9 +114,10 @@ export class TokenLogService {
     const custom = this.customClaims(claims);
     const now = Date.now();
     const sessionId = newId();
-    const access = this.accessRow(subject, sessionId, now, custom, context);
+    const end = this.sessionEnd(now);
+    const access = this.accessRow(subject, sessionId, now, custom, context, null, end);
     const refreshToken = randomBytes(32).toString('base64url');
-    const refresh = { ...this.refreshRow(subject, sessionId, now, custom, context, null), tokenHash: hashRefreshToken(refreshToken) };
+    const refresh = { ...this.refreshRow(subject, sessionId, now, custom, context, null, end), tokenHash: hashRefreshToken(refreshToken) };
     const session: SessionRecord = {
       sessionId,
       subject,
@@ -139,7 +147,9 @@ export class TokenLogService {
     }
     const now = Date.now();
     const { sessionMaxLifetime, sessionIdleTimeout } = this.config;
-    let pending: { access: Omit<TokenRecord, 'subjectVersion'>; refresh: Omit<TokenRecord, 'subjectVersion'> } | undefined;
+    let pending: { access: Omit<TokenRecord, 'subjectVersion'>; refresh: Omit<TokenRecord, 'subjectVersion'>; token: string } | undefined;
+    // The idle timeout counts requests through the guard too: write this instance's last-seen times first.
+    if (sessionIdleTimeout !== undefined) await this.activity.flush();
     const result = await this.stored(this.store.rotate({
       tokenHash: hashRefreshToken(refreshToken),
       now,
@@ -149,21 +159,35 @@ export class TokenLogService {
       ip: clip(context.ip, 64),
       next: (presented, session) => {
         // The session's absolute end caps both tokens: the grace window and a late refresh never extend it.
-        const end = sessionMaxLifetime === undefined ? Infinity : session.createdAt + sessionMaxLifetime * 1000;
+        const end = this.sessionEnd(session.createdAt);
         const access = this.accessRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
         const refresh = this.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
-        refresh.tokenHash = hashRefreshToken(this.keys.nextRefreshToken(refreshToken));
-        pending = { access, refresh };
+        const token = successorOf(refreshToken, presented.jti);
+        refresh.tokenHash = hashRefreshToken(token);
+        pending = { access, refresh, token };
         return [access, refresh];
       },
     }));
     if (result.outcome === 'rotated' && pending) {
-      const { access, refresh } = pending;
+      const { access, refresh, token } = pending;
       this.events.emit({ type: 'refreshed', subject: access.subject, sessionId: access.sessionId, jti: access.jti, parentJti: refresh.parentJti as string });
-      return this.handOut(access, result.subjectVersion, this.keys.nextRefreshToken(refreshToken), refresh.expiresAt);
+      return this.handOut(access, result.subjectVersion, token, refresh.expiresAt);
     }
     if (result.outcome === 'spent') return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
     throw new InvalidTokenException('Invalid refresh token');
+  }
+
+  /** When a session created at `createdAt` must end (epoch ms): `sessionMaxLifetime` after it, or never. */
+  private sessionEnd(createdAt: number): number {
+    return this.config.sessionMaxLifetime === undefined ? Infinity : createdAt + this.config.sessionMaxLifetime * 1000;
+  }
+
+  /** Whether a session may still be refreshed: not revoked, within its absolute lifetime and its idle timeout. */
+  private sessionLive(session: SessionRecord | null, now: number): session is SessionRecord {
+    if (!session || session.revokedAt !== null || this.sessionEnd(session.createdAt) <= now) return false;
+    const idle = this.config.sessionIdleTimeout;
+    const seen = Math.max(session.lastSeenAt, this.activity.lastSeen(session.sessionId) ?? 0);
+    return idle === undefined || seen > now - idle * 1000;
   }
 
   /** A spent refresh token again: the same pair inside the grace window, else reuse and the session dies. */
@@ -176,13 +200,12 @@ export class TokenLogService {
   ): Promise<IssuedTokens> {
     const access = successors.find((t) => t.tokenType === 'access');
     const refresh = successors.find((t) => t.tokenType === 'refresh');
-    const successorToken = this.keys.nextRefreshToken(refreshToken);
+    const successorToken = successorOf(refreshToken, presented.jti);
     const inGrace =
       presented.spentAt !== null &&
       this.config.refreshReuseGrace > 0 &&
       now - presented.spentAt <= this.config.refreshReuseGrace * 1000 &&
-      session !== null &&
-      session.revokedAt === null &&
+      this.sessionLive(session, now) &&
       // Only the immediately previous token: its successor must still be the live end of the chain.
       refresh !== undefined &&
       refresh.spentAt === null &&
@@ -313,12 +336,12 @@ export class TokenLogService {
     const row = await this.refreshTokenOf(token);
     if (!row || row.revokedAt !== null || row.spentAt !== null || row.expiresAt <= Date.now()) return null;
     const session = await this.stored(this.store.findSession(row.sessionId));
-    if (!session || session.revokedAt !== null) return null;
+    if (!this.sessionLive(session, Date.now())) return null;
+    // No jti: a refresh token's row id keys its successor (see successorOf) and stays server-side.
     return {
       active: true,
       token_type: 'refresh_token',
       sub: row.subject,
-      jti: row.jti,
       sid: row.sessionId,
       iat: Math.floor(row.issuedAt / 1000),
       exp: Math.floor(row.expiresAt / 1000),

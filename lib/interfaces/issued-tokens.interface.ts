@@ -25,7 +25,8 @@ export type IntrospectionResponse =
       active: true;
       token_type: 'access_token' | 'refresh_token';
       sub: string;
-      jti: string;
+      /** Access tokens only. */
+      jti?: string;
       sid: string;
       iat: number;
       exp: number;

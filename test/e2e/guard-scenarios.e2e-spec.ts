@@ -289,6 +289,14 @@ describe.each<Asymmetric>(['ES256', 'RS256'])('(d) %s key with a kid', (algorith
     it('an ES256 signature in DER instead of r||s is 401', async () => {
       expect401(await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, privateKey, true))));
     });
+
+    it('the "psychic signature" (r = s = 0, CVE-2022-21449) is 401', async () => {
+      const zero = Buffer.alloc(64).toString('base64url');
+      expect401(await running.http.get('/who').set(bearer(`${b64(header)}.${b64(claims)}.${zero}`)));
+      // And in DER: SEQUENCE { INTEGER 0, INTEGER 0 }.
+      const derZero = Buffer.from([0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]).toString('base64url');
+      expect401(await running.http.get('/who').set(bearer(`${b64(header)}.${b64(claims)}.${derZero}`)));
+    });
   }
 });
 
