@@ -1,6 +1,6 @@
 import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { InvalidTokenException } from './invalid-token.exception.js';
+import { InvalidTokenException, StaleStateException } from './invalid-token.exception.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { RevocationState } from './revocation-state.js';
 import { SessionActivity } from './session-activity.js';
@@ -386,10 +386,12 @@ export class TokenLogService {
     return this.stored(this.store.findSession(sessionId));
   }
 
-  /** True when verified claims belong to a revoked token, session or subject (or, in allowlist mode, an inactive jti). */
+  /** True when verified claims belong to a revoked token, session or subject (or, in allowlist mode, an inactive jti); a 503 when the state is too old to trust. */
   async isRevoked(claims: VerifiedToken): Promise<boolean> {
     const verdict = this.state.verdict(claims);
-    if (verdict === 'unknown') return !(await this.state.isActiveInStore(claims.jti));
+    // Too old to trust (failClosed): neither yes nor no, as in the guard.
+    if (verdict === 'stale') throw new StaleStateException();
+    if (verdict === 'unknown') return !(await this.stored(this.state.isActiveInStore(claims.jti)));
     return verdict === 'revoked';
   }
 
