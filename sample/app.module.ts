@@ -4,8 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
-import { AUTH_RATE_LIMIT, AuthRateLimitGuard } from './auth/rate-limit.guard.js';
-import type { SampleConfig } from './config.js';
+import { AuthRateLimitGuard, RATE_LIMITS, type RateLimits } from './auth/rate-limit.guard.js';
+import { SAMPLE_DEFAULTS, type SampleConfig } from './config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { ReuseAlarm } from './reuse-alarm.js';
@@ -46,8 +46,11 @@ export class AppModule {
         // Every route needs a valid token unless marked @Public().
         { provide: APP_GUARD, useClass: RevocableJwtGuard },
         { provide: INTROSPECTION_CLIENT, useValue: config.introspectionClient },
-        // Per client IP, on login, register and refresh (@UseGuards(AuthRateLimitGuard)).
-        { provide: AUTH_RATE_LIMIT, useValue: config.authRateLimit },
+        // On routes with @UseGuards(AuthRateLimitGuard); @RateLimit says which budgets they spend.
+        {
+          provide: RATE_LIMITS,
+          useValue: { auth: config.authRateLimit, password: config.passwordRateLimit ?? SAMPLE_DEFAULTS.passwordRateLimit } satisfies RateLimits,
+        },
         AuthRateLimitGuard,
         ReuseAlarm,
       ],

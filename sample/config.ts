@@ -20,11 +20,22 @@ export interface SampleConfig {
   /** Seconds the revocation state is trusted without a catch-up; then 503 (FAIL_CLOSED, default true). */
   maxStaleness: number;
   failClosed: boolean;
-  /** Login, register and refresh attempts allowed per client IP per minute. */
+  /** Login, register, refresh and change-password attempts allowed per client IP per minute. */
   authRateLimit: number;
+  /** Change-password attempts allowed per account per minute; default in SAMPLE_DEFAULTS. */
+  passwordRateLimit?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
+
+/**
+ * Settings a SampleConfig may leave out (configFromEnv always sets them): the
+ * one place their defaults live.
+ */
+export const SAMPLE_DEFAULTS = {
+  // Each try is a password check: a handful a minute is plenty for a person who mistyped.
+  passwordRateLimit: 5,
+} as const;
 
 /** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
 export function databaseOptions(url: string): TypeOrmModuleOptions {
@@ -35,6 +46,13 @@ function seconds(name: string, value: string | undefined, fallback: number): num
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
+  return parsed;
+}
+
+function perMinute(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive whole number of attempts per minute`);
   return parsed;
 }
 
@@ -57,7 +75,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
     refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
-    authRateLimit: seconds('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
+    authRateLimit: perMinute('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
+    passwordRateLimit: perMinute('PASSWORD_RATE_LIMIT', env.PASSWORD_RATE_LIMIT, SAMPLE_DEFAULTS.passwordRateLimit),
     redisUrl: env.REDIS_URL || undefined,
     propagation: propagationOf(env.PROPAGATION),
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),

@@ -12,6 +12,7 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
+import { RateLimit } from './rate-limit.decorator.js';
 import { AuthRateLimitGuard } from './rate-limit.guard.js';
 import { CurrentToken, Logout, LogoutAll, Public, TokenLogService, type IssuedTokens, type VerifiedToken } from 'nestjs-jwt-revocation';
 import { UsersService } from '../users/users.service.js';
@@ -79,6 +80,9 @@ export class AuthController {
   @LogoutAll()
   logoutAll(): void {}
 
+  // A password check: without a limit, a stolen access token is an oracle (403 vs 204) for the password.
+  @UseGuards(AuthRateLimitGuard)
+  @RateLimit('auth', 'password')
   @Post('change-password')
   @HttpCode(204)
   async changePassword(@Body() body: unknown, @CurrentToken() token: VerifiedToken): Promise<void> {

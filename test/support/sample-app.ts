@@ -15,10 +15,24 @@ export interface RunningSample {
 
 /** The sample app, as `npm start` builds it, on the given database, listening on a real socket. */
 export async function startSample(database: TypeOrmModuleOptions, overrides: Partial<SampleConfig> = {}): Promise<RunningSample> {
-  const app = await createApp(
-    { port: 0, database, jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 5, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 100_000, propagation: 'auto', introspectionClient: null, ...overrides },
-    ['error', 'warn'],
-  );
+  const config: SampleConfig = {
+    port: 0,
+    database,
+    jwtSecret: TEST_SECRET,
+    accessTokenTtl: 900,
+    refreshTokenTtl: 86_400,
+    refreshReuseGrace: 5,
+    syncInterval: 5,
+    maxStaleness: 30,
+    failClosed: true,
+    // Limits out of the way: a suite that tests one sets it.
+    authRateLimit: 100_000,
+    passwordRateLimit: 100_000,
+    propagation: 'auto',
+    introspectionClient: null,
+    ...overrides,
+  };
+  const app = await createApp(config, ['error', 'warn']);
   await app.listen(0, '127.0.0.1');
   const http = request(app.getHttpServer());
   return { app, http, close: () => app.close() };
