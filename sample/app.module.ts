@@ -49,7 +49,11 @@ export class AppModule {
         // On routes with @UseGuards(AuthRateLimitGuard); @RateLimit says which budgets they spend.
         {
           provide: RATE_LIMITS,
-          useValue: { auth: config.authRateLimit, password: config.passwordRateLimit ?? SAMPLE_DEFAULTS.passwordRateLimit } satisfies RateLimits,
+          useValue: {
+            auth: config.authRateLimit,
+            password: config.passwordRateLimit ?? SAMPLE_DEFAULTS.passwordRateLimit,
+            revoke: config.revokeRateLimit ?? SAMPLE_DEFAULTS.revokeRateLimit,
+          } satisfies RateLimits,
         },
         AuthRateLimitGuard,
         ReuseAlarm,

@@ -24,6 +24,8 @@ export interface SampleConfig {
   authRateLimit: number;
   /** Change-password attempts allowed per account per minute; default in SAMPLE_DEFAULTS. */
   passwordRateLimit?: number;
+  /** POST /oauth/revoke calls allowed per client IP per minute; default in SAMPLE_DEFAULTS. */
+  revokeRateLimit?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
@@ -35,6 +37,8 @@ export interface SampleConfig {
 export const SAMPLE_DEFAULTS = {
   // Each try is a password check: a handful a minute is plenty for a person who mistyped.
   passwordRateLimit: 5,
+  // An app revokes a token or two per logout; more from one address is a flood of database writes.
+  revokeRateLimit: 30,
 } as const;
 
 /** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
@@ -77,6 +81,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),
     authRateLimit: perMinute('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
     passwordRateLimit: perMinute('PASSWORD_RATE_LIMIT', env.PASSWORD_RATE_LIMIT, SAMPLE_DEFAULTS.passwordRateLimit),
+    revokeRateLimit: perMinute('REVOKE_RATE_LIMIT', env.REVOKE_RATE_LIMIT, SAMPLE_DEFAULTS.revokeRateLimit),
     redisUrl: env.REDIS_URL || undefined,
     propagation: propagationOf(env.PROPAGATION),
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),

@@ -1,6 +1,8 @@
-import { Body, Controller, Headers, HttpCode, Inject, Post, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { Public, TokenLogService } from 'nestjs-jwt-revocation';
 import { timingSafeEqual } from 'node:crypto';
+import { RateLimit } from './rate-limit.decorator.js';
+import { AuthRateLimitGuard } from './rate-limit.guard.js';
 
 /** Client credentials for introspection, from INTROSPECTION_CLIENT_ID / INTROSPECTION_CLIENT_SECRET. */
 export const INTROSPECTION_CLIENT = Symbol('INTROSPECTION_CLIENT');
@@ -24,8 +26,10 @@ export class OAuthController {
     @Inject(INTROSPECTION_CLIENT) private readonly client: IntrospectionClient,
   ) {}
 
-  /** 200 whatever the token: a client learns nothing from the answer. */
+  /** 200 whatever the token: a client learns nothing from the answer. Public and a database write: throttled per client IP. */
   @Public()
+  @UseGuards(AuthRateLimitGuard)
+  @RateLimit('revoke')
   @Post('revoke')
   @HttpCode(200)
   async revoke(@Body() body: unknown): Promise<Record<string, never>> {

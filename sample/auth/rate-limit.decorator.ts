@@ -7,8 +7,11 @@ import { SetMetadata } from '@nestjs/common';
  *   whichever endpoint it uses.
  * - `password`: per account (the access token's `sub`), PASSWORD_RATE_LIMIT;
  *   the per-IP budget alone lets a botnet guess one account's password.
+ * - `revoke`: per client IP, REVOKE_RATE_LIMIT; POST /oauth/revoke is public
+ *   and writes to the database. A budget of its own: clients logging out do
+ *   not eat the login budget, nor login attempts block logging out.
  */
-export type RateLimitBucket = 'auth' | 'password';
+export type RateLimitBucket = 'auth' | 'password' | 'revoke';
 
 export const RATE_LIMIT_BUCKETS = 'SAMPLE:RATE_LIMIT_BUCKETS';
 

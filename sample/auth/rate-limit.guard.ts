@@ -24,6 +24,7 @@ const KEY_OF: Record<RateLimitBucket, (request: RequestLike) => string> = {
     if (typeof request.user?.sub !== 'string') throw new Error('RateLimit("password") needs a route behind the JWT guard');
     return request.user.sub;
   },
+  revoke: (request) => request.ip ?? 'unknown',
 };
 
 /**
@@ -44,7 +45,11 @@ export class AuthRateLimitGuard implements CanActivate {
     @Inject(RATE_LIMITS) limits: RateLimits,
     private readonly reflector: Reflector,
   ) {
-    this.limiters = { auth: new FixedWindowLimiter(limits.auth), password: new FixedWindowLimiter(limits.password) };
+    this.limiters = {
+      auth: new FixedWindowLimiter(limits.auth),
+      password: new FixedWindowLimiter(limits.password),
+      revoke: new FixedWindowLimiter(limits.revoke),
+    };
   }
 
   canActivate(context: ExecutionContext): boolean {

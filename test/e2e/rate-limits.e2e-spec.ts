@@ -63,6 +63,15 @@ describe('sample rate limits', () => {
     });
   });
 
+  it('POST /oauth/revoke: past REVOKE_RATE_LIMIT per client IP, 429 with Retry-After; the login budget is untouched', async () => {
+    sample = await startSample(tempDb(), { authRateLimit: 2, revokeRateLimit: 3 });
+    for (let i = 0; i < 3; i++) await sample.http.post('/oauth/revoke').type('form').send({ token: `unknown-${i}` }).expect(200);
+    const blocked = await sample.http.post('/oauth/revoke').send({ token: 'unknown-3' }).expect(429);
+    expect(blocked.body).toMatchObject({ statusCode: 429 });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    await sample.http.post('/auth/register').send({ username: 'revoke.user', password: 'correct horse battery' }).expect(201);
+  });
+
   it('login, register and refresh keep one per-IP budget (AUTH_RATE_LIMIT)', async () => {
     sample = await startSample(tempDb(), { authRateLimit: 3 });
     await sample.http.post('/auth/register').send({ username: 'budget.user', password: 'correct horse battery' }).expect(201);

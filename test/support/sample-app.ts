@@ -28,6 +28,7 @@ export async function startSample(database: TypeOrmModuleOptions, overrides: Par
     // Limits out of the way: a suite that tests one sets it.
     authRateLimit: 100_000,
     passwordRateLimit: 100_000,
+    revokeRateLimit: 100_000,
     propagation: 'auto',
     introspectionClient: null,
     ...overrides,
