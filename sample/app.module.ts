@@ -15,13 +15,14 @@ import { UsersService } from './users/users.service.js';
 @Module({})
 export class AppModule {
   static forConfig(config: SampleConfig): DynamicModule {
+    const users = UsersModule.forRoot({ passwordHashCost: config.passwordHashCost ?? SAMPLE_DEFAULTS.passwordHashCost });
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(config.database),
-        UsersModule,
+        users,
         JwtRevocationModule.forRootAsync({
-          imports: [UsersModule],
+          imports: [users],
           inject: [UsersService],
           useFactory: (users: UsersService) => ({
             signing: { secret: config.jwtSecret },

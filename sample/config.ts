@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { dataSourceOptionsFromUrl } from 'nestjs-jwt-revocation';
+import { DEFAULT_HASH_COST, MAX_HASH_COST, MIN_HASH_COST } from './users/password.js';
 
 export interface SampleConfig {
   port: number;
@@ -26,6 +27,8 @@ export interface SampleConfig {
   passwordRateLimit?: number;
   /** POST /oauth/revoke calls allowed per client IP per minute; default in SAMPLE_DEFAULTS. */
   revokeRateLimit?: number;
+  /** log2 of scrypt's N for new password hashes (r = 8, p = 1), 10 to 20; default in SAMPLE_DEFAULTS. */
+  passwordHashCost?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
@@ -39,6 +42,8 @@ export const SAMPLE_DEFAULTS = {
   passwordRateLimit: 5,
   // An app revokes a token or two per logout; more from one address is a flood of database writes.
   revokeRateLimit: 30,
+  // OWASP's scrypt recommendation (N = 2^17): about 128 MiB and a few hundred ms per hash.
+  passwordHashCost: DEFAULT_HASH_COST,
 } as const;
 
 /** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
@@ -57,6 +62,17 @@ function perMinute(name: string, value: string | undefined, fallback: number): n
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive whole number of attempts per minute`);
+  return parsed;
+}
+
+function hashCost(value: string | undefined): number {
+  if (value === undefined || value === '') return SAMPLE_DEFAULTS.passwordHashCost;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < MIN_HASH_COST || parsed > MAX_HASH_COST) {
+    throw new Error(
+      `PASSWORD_HASH_COST must be a whole number from ${MIN_HASH_COST} to ${MAX_HASH_COST} (log2 of scrypt's N; ${DEFAULT_HASH_COST}, the default, is OWASP's recommendation)`,
+    );
+  }
   return parsed;
 }
 
@@ -82,6 +98,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     authRateLimit: perMinute('AUTH_RATE_LIMIT', env.AUTH_RATE_LIMIT, 30),
     passwordRateLimit: perMinute('PASSWORD_RATE_LIMIT', env.PASSWORD_RATE_LIMIT, SAMPLE_DEFAULTS.passwordRateLimit),
     revokeRateLimit: perMinute('REVOKE_RATE_LIMIT', env.REVOKE_RATE_LIMIT, SAMPLE_DEFAULTS.revokeRateLimit),
+    passwordHashCost: hashCost(env.PASSWORD_HASH_COST),
     redisUrl: env.REDIS_URL || undefined,
     propagation: propagationOf(env.PROPAGATION),
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),

@@ -8,7 +8,7 @@ export class User {
   @Column({ type: 'varchar', length: 64, unique: true })
   username!: string;
 
-  /** scrypt$<salt>$<hash>, base64url. */
+  /** scrypt$ln=17,r=8,p=1$<salt>$<hash>, base64url (see password.ts); older rows: scrypt$<salt>$<hash>. */
   @Column({ name: 'password_hash', type: 'varchar', length: 200 })
   passwordHash!: string;
 

@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PASSWORD_HASH_COST } from './password.js';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
 
@@ -8,4 +9,9 @@ import { UsersService } from './users.service.js';
   providers: [UsersService],
   exports: [UsersService],
 })
-export class UsersModule {}
+export class UsersModule {
+  /** Import the returned module everywhere UsersService is needed: one object, so one UsersService. */
+  static forRoot(options: { passwordHashCost: number }): DynamicModule {
+    return { module: UsersModule, providers: [{ provide: PASSWORD_HASH_COST, useValue: options.passwordHashCost }] };
+  }
+}

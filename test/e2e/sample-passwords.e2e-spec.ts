@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { randomBytes, scryptSync } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { configFromEnv } from '../../sample/config.js';
+import { User } from '../../sample/users/user.entity.js';
+import { eachDatabase } from '../support/databases.js';
+import { login, startSample, TEST_SECRET, type RunningSample } from '../support/sample-app.js';
+
+/** What the sample wrote before the parameters were stored: scrypt at Node's defaults (N = 2^14, r = 8, p = 1). */
+function legacyHash(password: string): string {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 64).toString('base64url')}`;
+}
+
+eachDatabase('sample password storage', (database) => {
+  let sample: RunningSample | undefined;
+  afterEach(async () => {
+    await sample?.close();
+    sample = undefined;
+  });
+
+  const users = (running: RunningSample) => running.app.get<DataSource>(getDataSourceToken()).getRepository(User);
+  const storedHash = async (running: RunningSample, username: string) => (await users(running).findOneByOrFail({ username })).passwordHash;
+
+  it('hashes new passwords with scrypt N = 2^17, r = 8, p = 1 by default, parameters in the hash', async () => {
+    sample = await startSample(database().fresh(), { passwordHashCost: configFromEnv({ JWT_SECRET: TEST_SECRET }).passwordHashCost });
+    await sample.http.post('/auth/register').send({ username: 'hash.new', password: 'correct horse battery' }).expect(201);
+    expect(await storedHash(sample, 'hash.new')).toMatch(/^scrypt\$ln=17,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
+    await login(sample.http, 'hash.new');
+  });
+
+  it('logs in a user whose hash is in the old format, then stores the current parameters', async () => {
+    sample = await startSample(database().fresh(), { passwordHashCost: 17 });
+    await sample.http.post('/auth/register').send({ username: 'hash.legacy', password: 'placeholder pw' }).expect(201);
+    const legacy = legacyHash('old password');
+    await users(sample).update({ username: 'hash.legacy' }, { passwordHash: legacy });
+
+    await sample.http.post('/auth/login').send({ username: 'hash.legacy', password: 'wrong password' }).expect(401);
+    expect(await storedHash(sample, 'hash.legacy')).toBe(legacy);
+    await login(sample.http, 'hash.legacy', 'old password');
+    const upgraded = await storedHash(sample, 'hash.legacy');
+    expect(upgraded).toMatch(/^scrypt\$ln=17,r=8,p=1\$/);
+    // The new hash is the same password, and the old one is gone.
+    await login(sample.http, 'hash.legacy', 'old password');
+    await sample.http.post('/auth/login').send({ username: 'hash.legacy', password: 'wrong password' }).expect(401);
+    expect(await storedHash(sample, 'hash.legacy')).toBe(upgraded);
+  });
+
+  it('never downgrades: with a cost below the stored one, the hash stays', async () => {
+    sample = await startSample(database().fresh(), { passwordHashCost: 10 });
+    await sample.http.post('/auth/register').send({ username: 'hash.keep', password: 'placeholder pw' }).expect(201);
+    const legacy = legacyHash('old password');
+    await users(sample).update({ username: 'hash.keep' }, { passwordHash: legacy });
+    await login(sample.http, 'hash.keep', 'old password');
+    expect(await storedHash(sample, 'hash.keep')).toBe(legacy);
+  });
+
+  it('a malformed stored hash is a 401 for login and a 403 for change-password, never a 500', async () => {
+    sample = await startSample(database().fresh());
+    await sample.http.post('/auth/register').send({ username: 'hash.broken', password: 'correct horse battery' }).expect(201);
+    const user = await login(sample.http, 'hash.broken');
+    for (const broken of ['', 'garbage', 'scrypt$ln=60,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA', 'scrypt$$$']) {
+      await users(sample).update({ username: 'hash.broken' }, { passwordHash: broken });
+      await sample.http.post('/auth/login').send({ username: 'hash.broken', password: 'correct horse battery' }).expect(401);
+      await sample.http.post('/auth/change-password').set(user.auth).send({ currentPassword: 'correct horse battery', newPassword: 'new password 1' }).expect(403);
+    }
+  });
+});

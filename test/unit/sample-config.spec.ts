@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { configFromEnv } from '../../sample/config.js';
+
+/** A secret set: configFromEnv warns without one. */
+const env = (vars: Record<string, string>) => ({ JWT_SECRET: 'a-test-secret-that-is-long-enough-000', ...vars });
+
+describe('sample configuration from the environment', () => {
+  it('has safe defaults with nothing set', () => {
+    expect(configFromEnv({})).toMatchObject({
+      authRateLimit: 30,
+      passwordRateLimit: 5,
+      revokeRateLimit: 30,
+      passwordHashCost: 17,
+    });
+  });
+
+  it('takes PASSWORD_HASH_COST from 10 to 20 and refuses anything else by name', () => {
+    expect(configFromEnv(env({ PASSWORD_HASH_COST: '10' })).passwordHashCost).toBe(10);
+    expect(configFromEnv(env({ PASSWORD_HASH_COST: '20' })).passwordHashCost).toBe(20);
+    for (const value of ['9', '21', '16.5', 'high', '-17']) {
+      expect(() => configFromEnv(env({ PASSWORD_HASH_COST: value }))).toThrow(/PASSWORD_HASH_COST must be a whole number from 10 to 20/);
+    }
+  });
+
+  it('refuses a rate limit that is not a positive whole number', () => {
+    for (const name of ['AUTH_RATE_LIMIT', 'PASSWORD_RATE_LIMIT', 'REVOKE_RATE_LIMIT']) {
+      expect(() => configFromEnv(env({ [name]: '0' }))).toThrow(new RegExp(`${name} must be a positive whole number`));
+    }
+  });
+});

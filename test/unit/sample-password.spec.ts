@@ -1,0 +1,95 @@
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { dummyHash, hashPassword, needsRehash, scryptParams, verifyPassword } from '../../sample/users/password.js';
+
+const cheap = scryptParams(10);
+/** What the sample wrote before the parameters were stored: Node's defaults (N = 2^14, r = 8, p = 1), no parameters in the string. */
+const legacyHash = (password: string) => {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 64).toString('base64url')}`;
+};
+
+describe('sample password hashes', () => {
+  it('writes the parameters into the hash, and checks the password against them', async () => {
+    const stored = await hashPassword('right password', cheap);
+    expect(stored).toMatch(/^scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
+    expect(await verifyPassword('right password', stored)).toBe(true);
+    expect(await verifyPassword('wrong password', stored)).toBe(false);
+  });
+
+  it('still checks hashes in the old format (scrypt$<salt>$<hash>, N = 2^14)', async () => {
+    const stored = legacyHash('old password');
+    expect(await verifyPassword('old password', stored)).toBe(true);
+    expect(await verifyPassword('other password', stored)).toBe(false);
+  });
+
+  it('asks for a rehash only when a stored parameter is weaker than the current ones', async () => {
+    const legacy = legacyHash('pw');
+    expect(needsRehash(legacy, scryptParams(17))).toBe(true);
+    expect(needsRehash(legacy, scryptParams(14))).toBe(false);
+    // Never a downgrade: a lower cost leaves stronger hashes alone.
+    expect(needsRehash(legacy, scryptParams(10))).toBe(false);
+    const current = await hashPassword('pw', cheap);
+    expect(needsRehash(current, cheap)).toBe(false);
+    expect(needsRehash(current, scryptParams(11))).toBe(true);
+    expect(needsRehash('garbage', cheap)).toBe(false);
+  });
+
+  it('never matches a malformed stored hash, and never throws', async () => {
+    const good = await hashPassword('pw', cheap);
+    const [, params, salt, hash] = good.split('$');
+    const malformed = [
+      '',
+      'scrypt',
+      'scrypt$',
+      'scrypt$$',
+      'scrypt$$$',
+      `scrypt$${salt}`,
+      `scrypt$${salt}$`,
+      `scrypt$$${hash}`,
+      `bcrypt$${params}$${salt}$${hash}`,
+      `SCRYPT$${params}$${salt}$${hash}`,
+      `scrypt$${params}$${salt}$${hash}$extra`,
+      `scrypt$ln=10,r=8$${salt}$${hash}`,
+      `scrypt$ln=10,r=8,p=1,x=2$${salt}$${hash}`,
+      `scrypt$ln=abc,r=8,p=1$${salt}$${hash}`,
+      `scrypt$ln=0,r=8,p=1$${salt}$${hash}`,
+      `scrypt$ln=10,r=0,p=1$${salt}$${hash}`,
+      `scrypt$ln=10,r=8,p=0$${salt}$${hash}`,
+      `scrypt$ln=-1,r=8,p=1$${salt}$${hash}`,
+      `scrypt$ln=10.5,r=8,p=1$${salt}$${hash}`,
+      // Costs a tampered row must not make the server pay: 2^60 blocks, 16 GiB, p = 99.
+      `scrypt$ln=60,r=8,p=1$${salt}$${hash}`,
+      `scrypt$ln=20,r=99,p=1$${salt}$${hash}`,
+      `scrypt$ln=10,r=8,p=99$${salt}$${hash}`,
+      `scrypt$${params}$${salt}$${hash.slice(0, 10)}`,
+      `scrypt$${params}$${salt}$${hash}${hash}${hash}`,
+      `scrypt$${params}$${salt}$${hash.slice(0, -2)}==`,
+      `scrypt$${params}$sa lt$${hash}`,
+      `scrypt$${params}$${salt}$${hash.slice(0, -1)}!`,
+      `scrypt$${params}$${salt}$${'A'.repeat(86)}`,
+      `scrypt$${params}$${'A'.repeat(22)}$${hash}`,
+      good.replace('$', '$ '),
+      good + '\n',
+    ];
+    for (const stored of malformed) {
+      await expect(verifyPassword('pw', stored)).resolves.toBe(false);
+    }
+    for (const notText of [null, undefined, 42, {}, ['scrypt', params, salt, hash]]) {
+      await expect(verifyPassword('pw', notText as unknown as string)).resolves.toBe(false);
+    }
+    expect(await verifyPassword('pw', good)).toBe(true);
+  });
+
+  it('the dummy hash for unknown users has the current parameters and matches nothing', async () => {
+    const dummy = dummyHash(cheap);
+    expect(dummy).toMatch(/^scrypt\$ln=10,r=8,p=1\$/);
+    expect(await verifyPassword('', dummy)).toBe(false);
+    expect(await verifyPassword('pw', dummy)).toBe(false);
+  });
+
+  it('refuses a cost outside 10 to 20', () => {
+    for (const cost of [9, 21, 17.5, Number.NaN]) expect(() => scryptParams(cost)).toThrow(/from 10 to 20/);
+    expect(scryptParams(17)).toEqual({ ln: 17, r: 8, p: 1 });
+  });
+});
