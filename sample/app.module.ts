@@ -30,6 +30,9 @@ export class AppModule {
             accessTokenTtl: config.accessTokenTtl,
             refreshTokenTtl: config.refreshTokenTtl,
             refreshReuseGrace: config.refreshReuseGrace,
+            // The module sets no session limits of its own: the app decides (see SAMPLE_DEFAULTS).
+            sessionMaxLifetime: config.sessionMaxLifetime ?? SAMPLE_DEFAULTS.sessionMaxLifetime,
+            sessionIdleTimeout: config.sessionIdleTimeout ?? SAMPLE_DEFAULTS.sessionIdleTimeout,
             redis: config.redisUrl,
             propagation: config.propagation,
             syncInterval: config.syncInterval,

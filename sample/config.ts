@@ -29,6 +29,10 @@ export interface SampleConfig {
   revokeRateLimit?: number;
   /** log2 of scrypt's N for new password hashes (r = 8, p = 1), 10 to 20; default in SAMPLE_DEFAULTS. */
   passwordHashCost?: number;
+  /** Seconds a session lives from its login, refreshes or not; default in SAMPLE_DEFAULTS. */
+  sessionMaxLifetime?: number;
+  /** Seconds without a request after which a session can no longer be refreshed; default in SAMPLE_DEFAULTS. */
+  sessionIdleTimeout?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
 }
@@ -44,6 +48,11 @@ export const SAMPLE_DEFAULTS = {
   revokeRateLimit: 30,
   // OWASP's scrypt recommendation (N = 2^17): about 128 MiB and a few hundred ms per hash.
   passwordHashCost: DEFAULT_HASH_COST,
+  // A login is good for 30 days at most (as long as a refresh token), and a
+  // device left unused for a week must log in again: a stolen refresh token
+  // from a forgotten laptop does not live on for ever.
+  sessionMaxLifetime: 2_592_000,
+  sessionIdleTimeout: 604_800,
 } as const;
 
 /** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
@@ -99,6 +108,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     passwordRateLimit: perMinute('PASSWORD_RATE_LIMIT', env.PASSWORD_RATE_LIMIT, SAMPLE_DEFAULTS.passwordRateLimit),
     revokeRateLimit: perMinute('REVOKE_RATE_LIMIT', env.REVOKE_RATE_LIMIT, SAMPLE_DEFAULTS.revokeRateLimit),
     passwordHashCost: hashCost(env.PASSWORD_HASH_COST),
+    sessionMaxLifetime: seconds('SESSION_MAX_LIFETIME', env.SESSION_MAX_LIFETIME, SAMPLE_DEFAULTS.sessionMaxLifetime),
+    sessionIdleTimeout: seconds('SESSION_IDLE_TIMEOUT', env.SESSION_IDLE_TIMEOUT, SAMPLE_DEFAULTS.sessionIdleTimeout),
     redisUrl: env.REDIS_URL || undefined,
     propagation: propagationOf(env.PROPAGATION),
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),

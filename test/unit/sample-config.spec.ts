@@ -11,7 +11,15 @@ describe('sample configuration from the environment', () => {
       passwordRateLimit: 5,
       revokeRateLimit: 30,
       passwordHashCost: 17,
+      sessionMaxLifetime: 2_592_000,
+      sessionIdleTimeout: 604_800,
     });
+  });
+
+  it('takes SESSION_MAX_LIFETIME and SESSION_IDLE_TIMEOUT in seconds', () => {
+    expect(configFromEnv(env({ SESSION_MAX_LIFETIME: '86400', SESSION_IDLE_TIMEOUT: '3600' }))).toMatchObject({ sessionMaxLifetime: 86_400, sessionIdleTimeout: 3600 });
+    expect(() => configFromEnv(env({ SESSION_IDLE_TIMEOUT: '0' }))).toThrow(/SESSION_IDLE_TIMEOUT must be a positive whole number of seconds/);
+    expect(() => configFromEnv(env({ SESSION_MAX_LIFETIME: '30d' }))).toThrow(/SESSION_MAX_LIFETIME must be a positive whole number of seconds/);
   });
 
   it('takes PASSWORD_HASH_COST from 10 to 20 and refuses anything else by name', () => {
