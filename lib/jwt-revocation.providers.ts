@@ -9,6 +9,7 @@ import { ArchiveSweeper } from './archive-sweeper.js';
 import { JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
 import { createRevocationBus } from './propagation/create-bus.js';
 import { RevocationHealthIndicator } from './revocation-health.indicator.js';
+import { RefreshSuccessor } from './refresh-successor.js';
 import { RevocationSync } from './revocation-sync.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { LogoutInterceptor } from './logout.interceptor.js';
@@ -42,6 +43,7 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
     },
     KeyRing,
     TokenCodec,
+    RefreshSuccessor,
     TokenEvents,
     RevocationState,
     RevocationSync,

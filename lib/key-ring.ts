@@ -22,9 +22,14 @@ export class KeyRing {
     return this.currentKey;
   }
 
+  /** The current key and every other live one, the current first. */
+  get live(): ResolvedSigning[] {
+    return [...new Set([this.currentKey, ...this.keys.values()])];
+  }
+
   /** Every algorithm a configured key uses: passport-jwt pins verification to these. */
   get algorithms(): string[] {
-    return [...new Set([this.currentKey, ...this.keys.values()].map((key) => key.algorithm))];
+    return [...new Set(this.live.map((key) => key.algorithm))];
   }
 
   /** The key a token's header points at, or undefined (unknown or retired kid, or an algorithm the key does not use). */

@@ -6,6 +6,7 @@ import { RevocationState } from './revocation-state.js';
 import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
 import { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive-sweeper.js';
+import { RefreshSuccessor } from './refresh-successor.js';
 import { RevocationSync } from './revocation-sync.js';
 import { checkAccessToken } from './token-claims.js';
 import { TokenCodec } from './token-codec.js';
@@ -66,6 +67,7 @@ export class TokenLogService {
     private readonly events: TokenEvents,
     private readonly sweeper: ArchiveSweeper,
     private readonly sync: RevocationSync,
+    private readonly successor: RefreshSuccessor,
   ) {}
 
   private readonly logger = new Logger('JwtRevocation');
@@ -162,7 +164,7 @@ export class TokenLogService {
         const end = this.sessionEnd(session.createdAt);
         const access = this.accessRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
         const refresh = this.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
-        const token = successorOf(refreshToken, presented.jti);
+        const token = this.successor.of(refreshToken, presented.jti);
         refresh.tokenHash = hashRefreshToken(token);
         pending = { access, refresh, token };
         return [access, refresh];
@@ -200,7 +202,7 @@ export class TokenLogService {
   ): Promise<IssuedTokens> {
     const access = successors.find((t) => t.tokenType === 'access');
     const refresh = successors.find((t) => t.tokenType === 'refresh');
-    const successorToken = successorOf(refreshToken, presented.jti);
+    const successorToken = refresh && this.successor.find(refreshToken, presented.jti, (candidate) => hashRefreshToken(candidate) === refresh.tokenHash);
     const inGrace =
       presented.spentAt !== null &&
       this.config.refreshReuseGrace > 0 &&
@@ -210,7 +212,7 @@ export class TokenLogService {
       refresh !== undefined &&
       refresh.spentAt === null &&
       refresh.revokedAt === null &&
-      refresh.tokenHash === hashRefreshToken(successorToken) &&
+      successorToken !== undefined &&
       access !== undefined &&
       access.revokedAt === null;
     if (inGrace) return this.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
