@@ -18,6 +18,7 @@ export { RevocationState, type Verdict } from './revocation-state.js';
 export { LogoutInterceptor } from './logout.interceptor.js';
 export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './jwt-revocation.decorators.js';
 export { InvalidTokenException, StaleStateException } from './invalid-token.exception.js';
+export { CredentialsChangedException } from './credentials-changed.exception.js';
 export { TypeOrmTokenStore } from './stores/typeorm-token.store.js';
 export { jwtRevocationEntities, jwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 export { TokenStore } from './interfaces/token-store.interface.js';

@@ -24,6 +24,7 @@ export class JwtRevocationDefaults {
   refreshReuseGrace = 5;
   sessionMaxLifetime: number | undefined = undefined;
   sessionIdleTimeout: number | undefined = undefined;
+  maxSessionsPerSubject = 100;
   propagation: 'auto' | 'redis' | 'notify' | 'poll' = 'auto';
   syncInterval = 5;
   maxStaleness = 30;
@@ -67,9 +68,9 @@ function fail(message: string): never {
   throw new JwtRevocationOptionsError(message);
 }
 
-function positiveInteger(name: string, value: unknown, allowZero = false): number {
+function positiveInteger(name: string, value: unknown, allowZero = false, unit = 'seconds'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    fail(`option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} whole number of seconds, got ${String(value)}`);
+    fail(`option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} whole number of ${unit}, got ${String(value)}`);
   }
   return value;
 }
@@ -228,6 +229,7 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     if (this.archiveRetention !== undefined) positiveInteger('archiveRetention', this.archiveRetention);
     if (this.sessionMaxLifetime !== undefined) positiveInteger('sessionMaxLifetime', this.sessionMaxLifetime);
     if (this.sessionIdleTimeout !== undefined) positiveInteger('sessionIdleTimeout', this.sessionIdleTimeout);
+    positiveInteger('maxSessionsPerSubject', this.maxSessionsPerSubject, false, 'sessions');
     if (this.sessionMaxLifetime !== undefined && this.sessionMaxLifetime < this.accessTokenTtl) {
       fail(`option "sessionMaxLifetime" (${this.sessionMaxLifetime}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
     }

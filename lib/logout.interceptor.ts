@@ -28,8 +28,7 @@ export class LogoutInterceptor implements NestInterceptor {
     }
     return next.handle().pipe(
       concatMap(async (body) => {
-        if (scope === 'all') await this.tokens.revokeAllForSubject(token.sub, 'logout_all');
-        else await this.tokens.revokeSession(token.sid, 'logout');
+        await this.tokens.logout(token, scope);
         return body;
       }),
     );

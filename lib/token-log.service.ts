@@ -1,5 +1,6 @@
-import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { BadRequestException, HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { CredentialsChangedException } from './credentials-changed.exception.js';
 import { InvalidTokenException, StaleStateException } from './invalid-token.exception.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { RevocationState } from './revocation-state.js';
@@ -13,7 +14,8 @@ import { TokenCodec } from './token-codec.js';
 import { TokenEvents } from './token-events.js';
 import type { IntrospectionResponse, IssueContext, IssuedTokens } from './interfaces/issued-tokens.interface.js';
 import { REVOKE_REASONS, type RevokeReason } from './interfaces/revoke-reason.type.js';
-import type { SessionInfo, SessionRecord, TokenRecord } from './interfaces/token-record.interface.js';
+import type { RevocationEvent } from './interfaces/revocation-event.interface.js';
+import type { SessionPage, SessionRecord, TokenRecord } from './interfaces/token-record.interface.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
 import type { VerifiedToken } from './interfaces/verified-token.interface.js';
 
@@ -24,14 +26,22 @@ const MAX_CLAIMS_JSON = 4096;
 const newId = () => randomBytes(16).toString('base64url');
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/**
- * The refresh token that follows `presented`: an HMAC of it keyed with the
- * jti of its row. That jti lives only in the database (clients never see a
- * refresh token's jti), so a thief holding a spent token cannot compute its
- * successor, while every instance, whatever its signing keys, hands the very
- * same successor to a retry within the grace window. Only hashes are stored.
- */
-const successorOf = (presented: string, rowJti: string) => createHmac('sha256', rowJti).update(presented).digest('base64url');
+const MAX_SESSION_PAGE = 100;
+
+/** A `listSessions` cursor: the last session of a page, opaque to the client. */
+function encodeCursor(session: SessionRecord): string {
+  return Buffer.from(JSON.stringify([session.createdAt, session.sessionId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; sessionId: string } {
+  try {
+    const [createdAt, sessionId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (Number.isSafeInteger(createdAt) && typeof sessionId === 'string' && sessionId.length <= 64) return { createdAt: createdAt as number, sessionId };
+  } catch {
+    // falls through to the 400
+  }
+  throw new BadRequestException({ statusCode: 400, message: 'cursor is not one this service handed out', error: 'Bad Request' });
+}
 
 function assertSubject(subject: unknown): asserts subject is string {
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) {
@@ -108,11 +118,26 @@ export class TokenLogService {
   }
 
   /**
+   * The subject's epoch: it moves with every subject-wide revocation
+   * (`revokeAllForSubject`, `revokeOtherSessions`). Read it before reading
+   * the credentials you check, and hand it to `issue()` in `context.epoch`:
+   * a login racing a password change then cannot outlive it.
+   */
+  subjectEpoch(subject: string): Promise<number> {
+    assertSubject(subject);
+    return this.stored(this.store.subjectEpoch(subject));
+  }
+
+  /**
    * Starts a session: signs an access token, creates a refresh token, and
-   * writes both to the token log before returning them.
+   * writes both to the token log before returning them. With
+   * `context.epoch`, refuses (401, `CredentialsChangedException`) when a
+   * subject-wide revocation happened since that epoch was read. Past
+   * `maxSessionsPerSubject`, the subject's oldest sessions are revoked.
    */
   async issue(subject: string, claims: Record<string, unknown> = {}, context: IssueContext = {}): Promise<IssuedTokens> {
     assertSubject(subject);
+    if (context.epoch !== undefined && !Number.isSafeInteger(context.epoch)) throw new TypeError('context.epoch must be a number from subjectEpoch()');
     const custom = this.customClaims(claims);
     const now = Date.now();
     const sessionId = newId();
@@ -131,9 +156,13 @@ export class TokenLogService {
       userAgent: access.userAgent,
       ip: access.ip,
     };
-    const version = await this.stored(this.store.createSession({ session, tokens: [access, refresh] }));
+    const created = await this.stored(
+      this.store.createSession({ session, tokens: [access, refresh], epoch: context.epoch ?? null, maxSessions: this.config.maxSessionsPerSubject }),
+    );
+    if (!created.created) throw new CredentialsChangedException();
+    for (const event of created.evicted) this.sessionRevoked(event, 'session_limit');
     this.events.emit({ type: 'issued', subject, sessionId, jti: access.jti });
-    return this.handOut(access, version, refreshToken, refresh.expiresAt);
+    return this.handOut(access, created.subjectVersion, refreshToken, refresh.expiresAt);
   }
 
   /**
@@ -216,8 +245,9 @@ export class TokenLogService {
       access !== undefined &&
       access.revokedAt === null;
     if (inGrace) return this.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
-    if (session && session.revokedAt === null) {
-      await this.revokeSession(presented.sessionId, 'refresh_reuse');
+    // Theft only if this call is what ended the session: one a logout (or
+    // anything else) revoked meanwhile is no alarm.
+    if (session && session.revokedAt === null && (await this.revokeSessionChanged(presented.sessionId, 'refresh_reuse'))) {
       this.events.emit({ type: 'reuse_detected', subject: presented.subject, sessionId: presented.sessionId, jti: presented.jti });
     }
     throw new InvalidTokenException('Invalid refresh token');
@@ -233,19 +263,48 @@ export class TokenLogService {
     const revoked = await this.stored(this.store.revokeToken(jti, reason, Date.now()));
     if (!revoked) return false;
     if (revoked.event) this.sync.propagate(revoked.event);
-    this.events.emit({ type: 'revoked', scope: 'token', jti: revoked.jti, reason });
+    if (revoked.changed) this.events.emit({ type: 'revoked', scope: 'token', jti: revoked.jti, reason });
     return true;
   }
 
   /** Revokes a session: its access and refresh tokens. Idempotent; false when the session is unknown. */
   async revokeSession(sessionId: string, reason: RevokeReason = 'session_revoked'): Promise<boolean> {
     assertReason(reason);
-    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
+    return (await this.revokeSessionChanged(sessionId, reason)) !== null;
+  }
+
+  /** Null: unknown session; false: revoked already, nothing written; true: revoked by this call. */
+  private async revokeSessionChanged(sessionId: string, reason: RevokeReason): Promise<boolean | null> {
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return null;
     const revoked = await this.stored(this.store.revokeSession(sessionId, reason, Date.now()));
-    if (!revoked) return false;
-    this.sync.propagate(revoked.event);
-    this.events.emit({ type: 'revoked', scope: 'session', sessionId, reason });
-    return true;
+    if (!revoked) return null;
+    if (revoked.event) this.sessionRevoked(revoked.event, reason);
+    return revoked.event !== null;
+  }
+
+  /** A session revocation this instance wrote: apply and publish it, then tell the app. */
+  private sessionRevoked(event: RevocationEvent, reason: RevokeReason): void {
+    this.sync.propagate(event);
+    this.events.emit({ type: 'revoked', scope: 'session', sessionId: event.key, reason });
+  }
+
+  /**
+   * Ends the presented token's session (`'session'`) or every token of its
+   * subject (`'all'`): what `@Logout()` and `@LogoutAll()` do. The presented
+   * token dies either way, also one whose session the log does not know (a
+   * token signed elsewhere with a key of the ring): its session is written
+   * as revoked.
+   */
+  async logout(token: VerifiedToken, scope: 'session' | 'all' = 'session'): Promise<void> {
+    const reason = scope === 'all' ? 'logout_all' : 'logout';
+    if (scope === 'all') await this.revokeAllForSubject(token.sub, reason);
+    else await this.revokeSession(token.sid, reason);
+    if (this.state.verdict(token) === 'revoked') return;
+    const presented = { subject: token.sub, sessionId: token.sid, jti: token.jti, issuedAt: token.iat * 1000, expiresAt: token.exp * 1000 };
+    const event = await this.stored(this.store.revokePresented(presented, reason, Date.now()));
+    if (event) this.sessionRevoked(event, reason);
+    // Applied just now, unless this instance already had it: either way the token is dead here.
+    if (this.state.verdict(token) !== 'revoked') this.state.sessionRevoked(token.sid);
   }
 
   /** Every token of the subject issued before this call is dead; one issued after it works. Idempotent. */
@@ -265,10 +324,7 @@ export class TokenLogService {
     assertReason(reason);
     const now = Date.now();
     const revoked = await this.stored(this.store.revokeOtherSessions(subject, keepSessionId, reason, now));
-    for (const event of revoked) {
-      this.sync.propagate(event);
-      this.events.emit({ type: 'revoked', scope: 'session', sessionId: event.key, reason });
-    }
+    for (const event of revoked) this.sessionRevoked(event, reason);
     return revoked.length;
   }
 
@@ -364,20 +420,32 @@ export class TokenLogService {
     return row && row.tokenType === 'access' ? row : null;
   }
 
-  /** Live sessions of a subject, most recently seen first. */
-  async listSessions(subject: string): Promise<SessionInfo[]> {
+  /**
+   * Live sessions of a subject, newest first, a page at a time: `limit`
+   * (default 20, at most 100) per page, `cursor` from the previous page's
+   * `next`. A cursor that is not one of ours is a 400.
+   */
+  async listSessions(subject: string, page: { limit?: number; cursor?: string } = {}): Promise<SessionPage> {
     assertSubject(subject);
-    const sessions = await this.stored(this.store.listActiveSessions(subject, Date.now()));
-    return sessions
-      .map((s) => ({
+    const limit = page.limit ?? 20;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_SESSION_PAGE) {
+      throw new BadRequestException({ statusCode: 400, message: `limit must be a whole number from 1 to ${MAX_SESSION_PAGE}`, error: 'Bad Request' });
+    }
+    const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
+    // One more than asked: whether a next page exists, without a count.
+    const rows = await this.stored(this.store.listActiveSessions(subject, Date.now(), { limit: limit + 1, after }));
+    const sessions = rows.slice(0, limit);
+    return {
+      sessions: sessions.map((s) => ({
         id: s.sessionId,
         createdAt: new Date(s.createdAt),
         lastSeenAt: new Date(Math.max(s.lastSeenAt, this.activity.lastSeen(s.sessionId) ?? 0)),
         expiresAt: new Date(s.expiresAt),
         userAgent: s.userAgent,
         ip: s.ip,
-      }))
-      .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+      })),
+      next: rows.length > limit ? encodeCursor(sessions[sessions.length - 1]) : null,
+    };
   }
 
   findToken(jti: string): Promise<TokenRecord | null> {

@@ -2,6 +2,14 @@
 export interface IssueContext {
   userAgent?: string;
   ip?: string;
+  /**
+   * `issue()` only: the subject's epoch (`TokenLogService.subjectEpoch()`),
+   * read before the app read the credentials it checked. If a password
+   * change or a logout everywhere happened since, `issue()` refuses with a
+   * 401 (`CredentialsChangedException`) instead of creating a session that
+   * would outlive it.
+   */
+  epoch?: number;
 }
 
 /** What `issue()` and `refresh()` hand back to the app. */

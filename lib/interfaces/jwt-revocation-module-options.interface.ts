@@ -80,6 +80,12 @@ export interface JwtRevocationModuleOptions {
   /** A session not seen for this many seconds cannot be refreshed. Default: none. */
   sessionIdleTimeout?: number;
   /**
+   * Live sessions one subject may hold. A login past it revokes the oldest
+   * (reason `session_limit`), so a script that logs in forever cannot grow
+   * the log and the session list without bound. Default 100.
+   */
+  maxSessionsPerSubject?: number;
+  /**
    * Redis for propagating revocations between instances: a URL, or an ioredis
    * client (the module subscribes on a duplicate of it). Needs the ioredis package.
    */

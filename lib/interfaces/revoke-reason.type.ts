@@ -9,6 +9,8 @@ export const REVOKE_REASONS = [
   'subject_deleted',
   'session_revoked',
   'refresh_reuse',
+  /** The oldest session of a subject, evicted by `maxSessionsPerSubject`. */
+  'session_limit',
   'admin',
   'compromised',
 ] as const;

@@ -48,6 +48,12 @@ export interface SessionRecord {
 export interface SubjectStateRecord {
   subject: string;
   tokenVersion: number;
+  /**
+   * Counts subject-wide revocations (every session, or every session but one):
+   * `issue()` given an older epoch refuses, so a login whose password check
+   * ran before a password change cannot outlive it.
+   */
+  epoch: number;
   revokedAt: number | null;
   revokeReason: RevokeReason | null;
 }
@@ -60,4 +66,10 @@ export interface SessionInfo {
   expiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+}
+
+/** A page of `listSessions()`: newest first; pass `next` as `cursor` for the following page (null: no more). */
+export interface SessionPage {
+  sessions: SessionInfo[];
+  next: string | null;
 }

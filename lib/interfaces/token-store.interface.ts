@@ -7,7 +7,17 @@ export interface NewSession {
   session: SessionRecord;
   /** Rows without `subjectVersion`: the store fills it in from the subject's state in the same transaction. */
   tokens: Omit<TokenRecord, 'subjectVersion'>[];
+  /** The subject's epoch when the app checked the credentials; another epoch now means no session. Null: no check. */
+  epoch: number | null;
+  /** Live sessions the subject may hold with this one; the oldest beyond it are revoked (`session_limit`). */
+  maxSessions: number;
 }
+
+/** What a login wrote, or why it wrote nothing. */
+export type CreatedSession =
+  | { created: true; subjectVersion: number; evicted: RevocationEvent[] }
+  /** A subject-wide revocation (logout everywhere, password change) came after the credentials were checked. */
+  | { created: false };
 
 /** What a refresh wrote, or what stopped it. */
 export type RotationResult =
@@ -45,8 +55,33 @@ export interface RevokedToken {
   sessionId: string;
   tokenType: TokenRecord['tokenType'];
   expiresAt: number;
-  /** The event other instances apply (access tokens only: refresh tokens are checked in the database). */
+  /** False when the token was revoked already: nothing was written. */
+  changed: boolean;
+  /** The event other instances apply (a change to an access token only: refresh tokens are checked in the database). */
   event: RevocationEvent | null;
+}
+
+/** A revoked session; `event` is null when it was revoked already and nothing was written. */
+export interface RevokedSession {
+  session: SessionRecord;
+  event: RevocationEvent | null;
+}
+
+/** A verified access token the log may not know (signed elsewhere with a key of the ring). */
+export interface PresentedToken {
+  subject: string;
+  sessionId: string;
+  jti: string;
+  /** Epoch ms. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** A page of a subject's live sessions, newest first; `next` continues after the last one. */
+export interface SessionPageQuery {
+  limit: number;
+  /** The last session of the previous page: its creation time and id. */
+  after: { createdAt: number; sessionId: string } | null;
 }
 
 /** What one sweeper may do while it holds the cluster-wide sweep lock. */
@@ -81,8 +116,14 @@ export interface HistoryQuery {
  * write is one transaction: a call either happens whole or not at all.
  */
 export abstract class TokenStore {
-  /** Writes a new session and its tokens; returns the subject's current token version. */
-  abstract createSession(input: NewSession): Promise<number>;
+  /**
+   * Writes a new session and its tokens while holding the subject's row, so
+   * a login and a subject-wide revocation never interleave: refuses when the
+   * epoch moved, evicts the oldest sessions past `maxSessions`.
+   */
+  abstract createSession(input: NewSession): Promise<CreatedSession>;
+  /** The subject's epoch (0 for a subject never seen): read it before checking credentials. */
+  abstract subjectEpoch(subject: string): Promise<number>;
   /** Exchanges a refresh token for a new pair, atomically: of concurrent calls with one token, one rotates. */
   abstract rotate(request: RotationRequest): Promise<RotationResult>;
   /** A refresh token's row by the hash of the token. */
@@ -94,10 +135,16 @@ export abstract class TokenStore {
   /** Marks one token revoked (idempotent). Null when the jti is unknown. */
   abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
   /** Marks a session and all its tokens revoked (idempotent). Null when the session is unknown. */
-  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<{ session: SessionRecord; event: RevocationEvent } | null>;
-  /** Raises the subject's token version and marks its sessions and tokens revoked. */
+  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null>;
+  /**
+   * Revokes the session of a token the log may not know, writing a revoked
+   * session row for it when there is none, so every instance (and the next
+   * boot) refuses it. Null event: it was revoked already.
+   */
+  abstract revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null>;
+  /** Raises the subject's token version and epoch and marks its sessions and tokens revoked. */
   abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }>;
-  /** Revokes every live session of a subject but one. */
+  /** Raises the subject's epoch and revokes every live session of it but one; one event per session it revoked. */
   abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]>;
   /** Events that happened after `since` (epoch ms), in sequence order: an instance's catch-up. */
   abstract loadEvents(since: number): Promise<RevocationEvent[]>;
@@ -109,7 +156,8 @@ export abstract class TokenStore {
   abstract findActiveAccessToken(jti: string, now: number): Promise<number | null>;
   abstract findToken(jti: string): Promise<TokenRecord | null>;
   abstract findSession(sessionId: string): Promise<SessionRecord | null>;
-  abstract listActiveSessions(subject: string, now: number): Promise<SessionRecord[]>;
+  /** Live sessions of a subject, newest first (creation time, then id, both descending), at most `page.limit`. */
+  abstract listActiveSessions(subject: string, now: number, page: SessionPageQuery): Promise<SessionRecord[]>;
   /** Writes "last seen" times gathered in memory: sessionId -> epoch ms. */
   abstract touchSessions(lastSeen: Map<string, number>): Promise<void>;
   /**

@@ -16,13 +16,17 @@ import {
 import type { JwtRevocationEntitySet } from '../entities/jwt-revocation.entities.js';
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
-import type { ArchivedTokenRecord, SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
+import type { ArchivedTokenRecord, SessionRecord, SubjectStateRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 import {
   TokenStore,
+  type CreatedSession,
   type HistoryQuery,
   type NewSession,
+  type PresentedToken,
+  type SessionPageQuery,
   type SweepBatches,
   type RevocationSnapshot,
+  type RevokedSession,
   type RevokedToken,
   type RotationRequest,
   type RotationResult,
@@ -101,13 +105,22 @@ export class TypeOrmTokenStore extends TokenStore {
     return turn;
   }
 
-  async createSession({ session, tokens }: NewSession): Promise<number> {
-    return this.transaction(async (em) => {
-      const version = await this.subjectVersion(em, session.subject);
+  async createSession({ session, tokens, epoch, maxSessions }: NewSession): Promise<CreatedSession> {
+    return this.transaction(async (em): Promise<CreatedSession> => {
+      // Held until commit: a subject-wide revocation either committed before
+      // (this login sees its epoch and version) or waits and then sees this session.
+      const state = await this.lockSubject(em, session.subject);
+      if (epoch !== null && state.epoch !== epoch) return { created: false };
+      const evicted = await this.evictOldestSessions(em, session.subject, maxSessions - 1, session.createdAt);
       await em.insert(this.entities.session, session);
-      await em.insert(this.entities.tokenLog, withVersion(tokens, version));
-      return version;
+      await em.insert(this.entities.tokenLog, withVersion(tokens, state.tokenVersion));
+      return { created: true, subjectVersion: state.tokenVersion, evicted };
     });
+  }
+
+  async subjectEpoch(subject: string): Promise<number> {
+    const row = await this.dataSource.manager.findOne(this.entities.subjectState, { where: { subject }, select: { subject: true, epoch: true } });
+    return row?.epoch ?? 0;
   }
 
   async rotate(request: RotationRequest): Promise<RotationResult> {
@@ -142,6 +155,9 @@ export class TypeOrmTokenStore extends TokenStore {
         return { outcome: 'spent', presented, successors, session: current };
       }
       if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
+      // Issued under an older token version: it outlived a logout everywhere it raced, and refreshes nothing.
+      const version = await this.subjectVersion(em, presented.subject);
+      if (presented.subjectVersion < version) return { outcome: 'invalid' };
       const next = request.next(presented, current);
       // Taking the session row first (locked until commit on PostgreSQL and
       // MariaDB) orders this refresh against a concurrent revoke of the
@@ -166,7 +182,6 @@ export class TypeOrmTokenStore extends TokenStore {
       const spent = await em.update(tokenLog, { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() }, { spentAt: request.now });
       // Lost the race: roll back the session update made above.
       if (!spent.affected) throw new RotationLost();
-      const version = await this.subjectVersion(em, presented.subject);
       await em.insert(tokenLog, withVersion(next, version));
       return { outcome: 'rotated', subjectVersion: version };
     });
@@ -175,44 +190,57 @@ export class TypeOrmTokenStore extends TokenStore {
   async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
     const { tokenLog } = this.entities;
     return this.transaction(async (em) => {
-      await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
+      const result = await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
       const row = await em.findOne(tokenLog, {
         where: { jti },
         select: { jti: true, subject: true, sessionId: true, tokenType: true, expiresAt: true },
       });
       if (!row) return null;
-      const event = row.tokenType === 'access' ? await this.recordEvent(em, 'token', jti, row.expiresAt, now) : null;
-      return { jti: row.jti, subject: row.subject, sessionId: row.sessionId, tokenType: row.tokenType, expiresAt: row.expiresAt, event };
+      // Revoked already: no event, so a client repeating the call writes and publishes nothing.
+      const changed = (result.affected ?? 0) > 0;
+      const event = changed && row.tokenType === 'access' ? await this.recordEvent(em, 'token', jti, row.expiresAt, now) : null;
+      return { jti: row.jti, subject: row.subject, sessionId: row.sessionId, tokenType: row.tokenType, expiresAt: row.expiresAt, changed, event };
     });
   }
 
-  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<{ session: SessionRecord; event: RevocationEvent } | null> {
+  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
     return this.transaction(async (em) => {
-      await this.revokeSessions(em, [sessionId], reason, now);
+      const changed = await this.revokeSessions(em, [sessionId], reason, now);
       const session = await em.findOneBy(this.entities.session, { sessionId });
       if (!session) return null;
-      return { session, event: await this.recordEvent(em, 'session', sessionId, 0, session.revokedAt ?? now) };
+      return { session, event: changed > 0 ? await this.recordEvent(em, 'session', sessionId, 0, now) : null };
+    });
+  }
+
+  async revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null> {
+    return this.transaction(async (em) => {
+      // A session the log never saw gets a row, revoked below: the boot load of every instance reads it.
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(this.entities.session)
+        .values({
+          sessionId: token.sessionId,
+          subject: token.subject,
+          createdAt: token.issuedAt,
+          lastSeenAt: now,
+          expiresAt: token.expiresAt,
+          revokedAt: null,
+          revokeReason: null,
+          userAgent: null,
+          ip: null,
+        })
+        .orIgnore()
+        .execute();
+      const changed = await this.revokeSessions(em, [token.sessionId], reason, now);
+      return changed > 0 ? this.recordEvent(em, 'session', token.sessionId, 0, now) : null;
     });
   }
 
   async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }> {
-    const { subjectState, session, tokenLog } = this.entities;
+    const { session, tokenLog } = this.entities;
     return this.transaction(async (em) => {
-      // Make sure the row exists, then raise the version in place: the
-      // increment happens in the database, so two concurrent calls both count.
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(subjectState)
-        .values({ subject, tokenVersion: 0, revokedAt: null, revokeReason: null })
-        .orIgnore()
-        .execute();
-      await em
-        .createQueryBuilder()
-        .update(subjectState)
-        .set({ tokenVersion: () => 'token_version + 1', revokedAt: now, revokeReason: reason })
-        .where({ subject })
-        .execute();
+      await this.raiseSubject(em, subject, { tokenVersion: () => 'token_version + 1', epoch: () => 'epoch + 1', revokedAt: now, revokeReason: reason });
       await em.update(session, { subject, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
       await em.update(
         tokenLog,
@@ -226,9 +254,13 @@ export class TypeOrmTokenStore extends TokenStore {
 
   async revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]> {
     return this.transaction(async (em) => {
+      // The subject's row first, as logins take it: a login committed before
+      // is listed below; one after sees the new epoch (and refuses, if given the old).
+      await this.raiseSubject(em, subject, { epoch: () => 'epoch + 1' });
       const sessions = await em.find(this.entities.session, {
         where: { subject, revokedAt: IsNull(), sessionId: Not(keepSessionId) },
         select: { sessionId: true },
+        lock: this.rowLock,
       });
       const ids = sessions.map((s) => s.sessionId);
       await this.revokeSessions(em, ids, reason, now);
@@ -290,11 +322,17 @@ export class TypeOrmTokenStore extends TokenStore {
     return this.dataSource.manager.findOneBy(this.entities.session, { sessionId });
   }
 
-  listActiveSessions(subject: string, now: number): Promise<SessionRecord[]> {
-    return this.dataSource.manager.find(this.entities.session, {
-      where: { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-      order: { lastSeenAt: 'DESC', sessionId: 'ASC' },
-    });
+  listActiveSessions(subject: string, now: number, page: SessionPageQuery): Promise<SessionRecord[]> {
+    const live: FindOptionsWhere<SessionRecord> = { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) };
+    const { after } = page;
+    // Keyset paging: stable while sessions come and go, and no OFFSET scan.
+    const where = after
+      ? [
+          { ...live, createdAt: LessThan(after.createdAt) },
+          { ...live, createdAt: after.createdAt, sessionId: LessThan(after.sessionId) },
+        ]
+      : live;
+    return this.dataSource.manager.find(this.entities.session, { where, order: { createdAt: 'DESC', sessionId: 'DESC' }, take: page.limit });
   }
 
   async touchSessions(lastSeen: Map<string, number>): Promise<void> {
@@ -493,6 +531,64 @@ export class TypeOrmTokenStore extends TokenStore {
     return { ...event, seq: Number(result.identifiers[0]?.seq) };
   }
 
+  /** Row locks on PostgreSQL and MariaDB; SQLite's transactions take turns already (see inTurn). */
+  private get rowLock(): { mode: 'pessimistic_write' } | undefined {
+    const type = this.dataSource.options.type;
+    return type === 'postgres' || type === 'mysql' || type === 'mariadb' ? { mode: 'pessimistic_write' } : undefined;
+  }
+
+  private ensureSubject(em: EntityManager, subject: string): Promise<unknown> {
+    return em
+      .createQueryBuilder()
+      .insert()
+      .into(this.entities.subjectState)
+      .values({ subject, tokenVersion: 0, epoch: 0, revokedAt: null, revokeReason: null })
+      .orIgnore()
+      .execute();
+  }
+
+  /**
+   * Raises counters of the subject's row in place (the increment happens in
+   * the database, so concurrent calls all count), creating the row first for
+   * a subject never seen. The update locks the row until commit, as logins
+   * do (see createSession). Updating before inserting keeps MariaDB from
+   * taking the shared lock of a duplicate insert, which deadlocks with a login.
+   */
+  private async raiseSubject(em: EntityManager, subject: string, set: QueryDeepPartialEntity<SubjectStateRecord>): Promise<void> {
+    const update = () => em.createQueryBuilder().update(this.entities.subjectState).set(set).where({ subject }).execute();
+    if ((await update()).affected) return;
+    await this.ensureSubject(em, subject);
+    await update();
+  }
+
+  /** The subject's row, locked until commit (created first for a subject never seen). */
+  private async lockSubject(em: EntityManager, subject: string): Promise<{ tokenVersion: number; epoch: number }> {
+    const read = () =>
+      em.findOne(this.entities.subjectState, { where: { subject }, select: { subject: true, tokenVersion: true, epoch: true }, lock: this.rowLock });
+    // Read first: most logins are of subjects seen before, and skip the insert.
+    const row = (await read()) ?? (await this.ensureSubject(em, subject), await read());
+    if (!row) throw new Error(`subject state row of a new subject could not be created`);
+    return row;
+  }
+
+  /** Revokes the oldest live sessions of a subject beyond `keep`, so a new one fits under the cap. */
+  private async evictOldestSessions(em: EntityManager, subject: string, keep: number, now: number): Promise<RevocationEvent[]> {
+    const live = { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) };
+    const count = await em.count(this.entities.session, { where: live });
+    if (count <= keep) return [];
+    const oldest = await em.find(this.entities.session, {
+      where: live,
+      select: { sessionId: true },
+      order: { createdAt: 'ASC', sessionId: 'ASC' },
+      take: count - keep,
+    });
+    const ids = oldest.map((s) => s.sessionId);
+    await this.revokeSessions(em, ids, 'session_limit', now);
+    const events: RevocationEvent[] = [];
+    for (const id of ids) events.push(await this.recordEvent(em, 'session', id, 0, now));
+    return events;
+  }
+
   private async subjectVersion(em: EntityManager, subject: string): Promise<number> {
     const state = await em.findOne(this.entities.subjectState, {
       where: { subject },
@@ -501,18 +597,22 @@ export class TypeOrmTokenStore extends TokenStore {
     return state?.tokenVersion ?? 0;
   }
 
-  private async revokeSessions(em: EntityManager, ids: string[], reason: RevokeReason, now: number): Promise<void> {
+  /** Returns how many of the sessions were live and are revoked now. */
+  private async revokeSessions(em: EntityManager, ids: string[], reason: RevokeReason, now: number): Promise<number> {
+    let changed = 0;
     for (const part of chunks(ids)) {
-      await em.update(
+      const result = await em.update(
         this.entities.session,
         { sessionId: In(part), revokedAt: IsNull() },
         { revokedAt: now, revokeReason: reason },
       );
+      changed += result.affected ?? 0;
       await em.update(
         this.entities.tokenLog,
         { sessionId: In(part), revokedAt: IsNull() },
         { revokedAt: now, revokeReason: reason },
       );
     }
+    return changed;
   }
 }

@@ -8,6 +8,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Query,
   Req,
   UnauthorizedException,
   UseGuards,
@@ -16,7 +17,7 @@ import { RateLimit } from './rate-limit.decorator.js';
 import { AuthRateLimitGuard } from './rate-limit.guard.js';
 import { CurrentToken, Logout, LogoutAll, Public, TokenLogService, type IssuedTokens, type VerifiedToken } from 'nestjs-jwt-revocation';
 import { UsersService } from '../users/users.service.js';
-import { credentials, loginCredentials, passwordChange, refreshRequest } from './bodies.js';
+import { credentials, loginCredentials, passwordChange, refreshRequest, sessionPage } from './bodies.js';
 
 interface RequestLike {
   ip?: string;
@@ -57,9 +58,15 @@ export class AuthController {
   @HttpCode(200)
   async login(@Body() body: unknown, @Req() request: RequestLike) {
     const { username, password } = loginCredentials(body);
+    // The epoch is read before the password hash: should the password change
+    // (or the user log out everywhere) after this, issue() refuses, so a login
+    // that checked the old password cannot outlive the change. Unknown names
+    // make the same reads, so they take the same time.
+    const id = await this.users.idOf(username);
+    const epoch = await this.tokens.subjectEpoch(id ?? username);
     const user = await this.users.authenticate(username, password);
-    if (!user) throw new UnauthorizedException('Wrong username or password');
-    return tokenResponse(await this.tokens.issue(user.id, {}, deviceOf(request)));
+    if (!user || user.id !== id) throw new UnauthorizedException('Wrong username or password');
+    return tokenResponse(await this.tokens.issue(user.id, {}, { ...deviceOf(request), epoch }));
   }
 
   @Public()
@@ -96,17 +103,21 @@ export class AuthController {
     await this.tokens.revokeOtherSessions(user.id, token.sid, 'password_change');
   }
 
+  /** Newest first, a page at a time: `?limit=` (1 to 100, default 20) and `?cursor=` (the previous page's `next`). */
   @Get('sessions')
-  async sessions(@CurrentToken() token: VerifiedToken) {
-    const sessions = await this.tokens.listSessions(token.sub);
-    return sessions.map((s) => ({
-      id: s.id,
-      createdAt: s.createdAt.toISOString(),
-      lastSeenAt: s.lastSeenAt.toISOString(),
-      userAgent: s.userAgent,
-      ip: s.ip,
-      current: s.id === token.sid,
-    }));
+  async sessions(@CurrentToken() token: VerifiedToken, @Query() query: Record<string, unknown>) {
+    const page = await this.tokens.listSessions(token.sub, sessionPage(query));
+    return {
+      sessions: page.sessions.map((s) => ({
+        id: s.id,
+        createdAt: s.createdAt.toISOString(),
+        lastSeenAt: s.lastSeenAt.toISOString(),
+        userAgent: s.userAgent,
+        ip: s.ip,
+        current: s.id === token.sid,
+      })),
+      next: page.next,
+    };
   }
 
   @Delete('sessions/:id')

@@ -43,3 +43,15 @@ export function passwordChange(body: unknown): { currentPassword: string; newPas
 export function refreshRequest(body: unknown): string {
   return text(record(body), 'refreshToken', 1, 8192);
 }
+
+/** GET /auth/sessions?limit=&cursor=: a page size of 1 to 100 (default 20) and an opaque cursor. */
+export function sessionPage(query: Record<string, unknown>): { limit?: number; cursor?: string } {
+  const { limit, cursor } = query;
+  if (limit !== undefined && (typeof limit !== 'string' || !/^[0-9]{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 100)) {
+    throw new BadRequestException('limit must be a whole number from 1 to 100');
+  }
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 512)) {
+    throw new BadRequestException('cursor must be the "next" of a previous page');
+  }
+  return { limit: limit === undefined ? undefined : Number(limit), cursor: cursor as string | undefined };
+}

@@ -64,6 +64,12 @@ export class UsersService {
     }
   }
 
+  /** The id behind a username, or null; reads no password hash. */
+  async idOf(username: string): Promise<string | null> {
+    const user = await this.users.findOne({ where: { username }, select: { id: true } });
+    return user?.id ?? null;
+  }
+
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
   }

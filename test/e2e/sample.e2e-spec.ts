@@ -114,12 +114,13 @@ eachDatabase('sample app HTTP contract', (database) => {
       const one = await registerAndLogin(sample.http, 'sess.frank');
       const two = await login(sample.http, 'sess.frank', undefined, 'OtherBrowser/2.0');
       const list = await sample.http.get('/auth/sessions').set(one.auth).expect(200);
-      expect(list.body).toHaveLength(2);
-      for (const s of list.body) {
+      expect(list.body.next).toBeNull();
+      expect(list.body.sessions).toHaveLength(2);
+      for (const s of list.body.sessions) {
         expect(s).toEqual({ id: expect.any(String), createdAt: expect.any(String), lastSeenAt: expect.any(String), userAgent: expect.any(String), ip: expect.any(String), current: expect.any(Boolean) });
       }
-      expect(list.body.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
-      const other = list.body.find((s: { current: boolean }) => !s.current);
+      expect(list.body.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+      const other = list.body.sessions.find((s: { current: boolean }) => !s.current);
       expect(other.userAgent).toBe('OtherBrowser/2.0');
 
       const stranger = await registerAndLogin(sample.http, 'sess.grace');
@@ -131,7 +132,7 @@ eachDatabase('sample app HTTP contract', (database) => {
       await sample.http.get('/me').set(two.auth).expect(401);
       await sample.http.get('/me').set(one.auth).expect(200);
       const after = await sample.http.get('/auth/sessions').set(one.auth).expect(200);
-      expect(after.body.map((s: { id: string }) => s.id)).not.toContain(other.id);
+      expect(after.body.sessions.map((s: { id: string }) => s.id)).not.toContain(other.id);
     });
   });
 

@@ -122,7 +122,8 @@ eachDatabase('TokenLogService', (database) => {
       const a = await m.tokens.issue('svc-grace', {}, { userAgent: 'Phone/1', ip: '10.1.1.1' });
       const b = await m.tokens.issue('svc-grace', {}, { userAgent: 'Laptop/2', ip: '10.2.2.2' });
       await m.tokens.revokeSession(b.sessionId);
-      const sessions = await m.tokens.listSessions('svc-grace');
+      const { sessions, next } = await m.tokens.listSessions('svc-grace');
+      expect(next).toBeNull();
       expect(sessions).toEqual([expect.objectContaining({ id: a.sessionId, userAgent: 'Phone/1', ip: '10.1.1.1', lastSeenAt: expect.any(Date) })]);
     });
   });

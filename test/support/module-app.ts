@@ -1,14 +1,17 @@
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import {
   JwtRevocationModule,
   jwtRevocationEntitySet,
   KeyRing,
+  RevocableJwtGuard,
   RevocationState,
   TokenEvents,
   TokenLogService,
+  TokenStore,
   type JwtRevocationModuleOptions,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
@@ -28,16 +31,33 @@ export interface ModuleApp {
   close(): Promise<void>;
 }
 
-/** The module alone on a real database, the way an app imports it; no HTTP. */
-export async function bootModule(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}): Promise<ModuleApp> {
-  const moduleRef = await Test.createTestingModule({
+export interface ModuleAppExtras {
+  /** Controllers to mount; with any, RevocableJwtGuard guards every route (APP_GUARD) and the app listens on loopback. */
+  controllers?: Type[];
+  /** Replaces the TypeORM store: a subclass that pauses at a chosen point, for a race played in a set order. */
+  store?: (source: DataSource) => TokenStore;
+}
+
+/** The module on a real database, the way an app imports it; HTTP only when controllers are given. */
+export async function bootModule(
+  database: TypeOrmModuleOptions,
+  options: Partial<JwtRevocationModuleOptions> = {},
+  extras: ModuleAppExtras = {},
+): Promise<ModuleApp> {
+  const controllers = extras.controllers ?? [];
+  let builder = Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot(database),
       JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions),
     ],
-  }).compile();
+    controllers,
+    providers: controllers.length > 0 ? [{ provide: APP_GUARD, useClass: RevocableJwtGuard }] : [],
+  });
+  if (extras.store) builder = builder.overrideProvider(TokenStore).useFactory({ factory: extras.store, inject: [getDataSourceToken()] });
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   await app.init();
+  if (controllers.length > 0) await app.listen(0, '127.0.0.1');
   return {
     app,
     tokens: app.get(TokenLogService),

@@ -1,0 +1,11 @@
+/**
+ * How many rounds a race test plays: RACE_ROUNDS, or 10 (what CI runs). The
+ * long run: `RACE_ROUNDS=50 npm test -- race` (see README "Tests").
+ */
+export function raceRounds(): number {
+  const rounds = Number(process.env.RACE_ROUNDS ?? 10);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`RACE_ROUNDS must be a positive whole number, got ${process.env.RACE_ROUNDS}`);
+  return rounds;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
