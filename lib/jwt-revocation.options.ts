@@ -28,6 +28,8 @@ export class JwtRevocationDefaults {
   propagation: 'auto' | 'redis' | 'notify' | 'poll' = 'auto';
   syncInterval = 5;
   maxStaleness = 30;
+  /** Lowered to maxStaleness - syncInterval when that is less and the option is not given. */
+  storeTimeout = 5;
   failClosed = true;
   archiveInterval = 300;
   archiveBatchSize = 1000;
@@ -211,6 +213,12 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('maxStaleness', this.maxStaleness);
     if (this.maxStaleness <= this.syncInterval) {
       fail(`option "maxStaleness" (${this.maxStaleness}) must be longer than "syncInterval" (${this.syncInterval}): every catch-up would come too late`);
+    }
+    // A catch-up starts up to syncInterval after the last one and must give up before the state goes stale.
+    if (options.storeTimeout === undefined) this.storeTimeout = Math.min(this.storeTimeout, this.maxStaleness - this.syncInterval);
+    positiveInteger('storeTimeout', this.storeTimeout);
+    if (this.storeTimeout > this.maxStaleness - this.syncInterval) {
+      fail(`option "storeTimeout" (${this.storeTimeout}) plus "syncInterval" (${this.syncInterval}) exceeds "maxStaleness" (${this.maxStaleness}): a catch-up still allowed to run would let the state go stale`);
     }
     if (typeof this.failClosed !== 'boolean') fail('option "failClosed" must be true or false');
     if (!['auto', 'redis', 'notify', 'poll'].includes(this.propagation)) fail(`option "propagation" must be 'auto', 'redis', 'notify' or 'poll', got ${String(this.propagation)}`);

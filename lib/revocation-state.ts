@@ -2,6 +2,7 @@ import { Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy, 
 import { ExpiringSet } from './expiring-set.js';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
+import { withStoreTimeout } from './store-timeout.js';
 import type { RevocationEvent } from './interfaces/revocation-event.interface.js';
 import type { VerifiedToken } from './interfaces/verified-token.interface.js';
 
@@ -90,8 +91,8 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     if (this.lookups.size >= this.config.allowlistLookupConcurrency) {
       throw new ServiceUnavailableException('Token check is busy, retry shortly');
     }
-    const lookup = this.store
-      .findActiveAccessToken(jti, Date.now())
+    // Bounded: a hung database is a 503 after storeTimeout, not a request that never ends.
+    const lookup = withStoreTimeout(this.store.findActiveAccessToken(jti, Date.now()), this.config.storeTimeout, 'allowlist look-up')
       .then((expiresAt) => {
         if (expiresAt === null) return false;
         this.activeTokens.add(jti, expiresAt / 1000);

@@ -5,6 +5,7 @@ import type { RevocationEvent } from './interfaces/revocation-event.interface.js
 import { TokenStore } from './interfaces/token-store.interface.js';
 import type { RevocationBus } from './propagation/revocation-bus.interface.js';
 import { RevocationState } from './revocation-state.js';
+import { withStoreTimeout } from './store-timeout.js';
 
 /** Events re-read before the last catch-up: covers transactions that committed late and clock skew between instances. */
 const OVERLAP_MS = 30_000;
@@ -100,7 +101,8 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
   private async readEvents(): Promise<void> {
     const started = Date.now();
     try {
-      const events = await this.store.loadEvents(this.lastSyncAt - OVERLAP_MS);
+      // Bounded: a hung query must not hold this catch-up, nor the next one, past storeTimeout.
+      const events = await withStoreTimeout(this.store.loadEvents(this.lastSyncAt - OVERLAP_MS), this.config.storeTimeout, 'revocation catch-up');
       for (const event of events) {
         this.state.apply(event);
         this.lastSeq = Math.max(this.lastSeq, event.seq);

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { JwtRevocationConfig } from './jwt-revocation.options.js';
 import { TokenStore } from './interfaces/token-store.interface.js';
+import { withStoreTimeout } from './store-timeout.js';
 
 /**
  * "Last seen" of sessions without a write per request: the guard notes the
@@ -18,9 +19,11 @@ export class SessionActivity implements OnModuleInit, OnModuleDestroy {
     private readonly store: TokenStore,
   ) {
     this.interval = config.lastSeenFlushInterval * 1000;
+    this.timeout = config.storeTimeout;
   }
 
   private readonly interval: number;
+  private readonly timeout: number;
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), this.interval);
@@ -47,7 +50,8 @@ export class SessionActivity implements OnModuleInit, OnModuleDestroy {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      await this.store.touchSessions(batch);
+      // Bounded, so that shutdown and the next flush never wait on a hung connection.
+      await withStoreTimeout(this.store.touchSessions(batch), this.timeout, 'session activity flush');
     } catch (error) {
       // Last seen is informational: keep the newest times for the next try.
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);

@@ -99,6 +99,13 @@ export interface JwtRevocationModuleOptions {
    * database. Past it, with `failClosed`, the guard answers 503. Default 30.
    */
   maxStaleness?: number;
+  /**
+   * Seconds a database call on the revocation path may take (catch-up, last-seen
+   * flush, allowlist look-up, bus reconnect) before it counts as failed; a hung
+   * connection then costs an attempt, never the next one. At most `maxStaleness`
+   * minus `syncInterval`. Default 5, or that difference when it is less.
+   */
+  storeTimeout?: number;
   /** Reject (503, Retry-After) rather than accept possibly revoked tokens when the state is stale. Default true. */
   failClosed?: boolean;
   /** Seconds between scheduled archive sweeps; 0 turns the timer off (run `archiveExpired()` or the CLI yourself). Default 300. */
