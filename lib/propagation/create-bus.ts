@@ -7,10 +7,10 @@ import { PollingBus, type RevocationBus } from './revocation-bus.interface.js';
 /** Redis when one is configured; else LISTEN/NOTIFY on PostgreSQL; else polling. */
 export function createRevocationBus(config: JwtRevocationConfig, dataSource: DataSource, channel: string): RevocationBus {
   const mode = config.propagation === 'auto' ? (config.redis ? 'redis' : dataSource.options.type === 'postgres' ? 'notify' : 'poll') : config.propagation;
-  if (mode === 'redis') return new RedisBus(config.redis!, channel);
+  if (mode === 'redis') return new RedisBus(config.redis!, channel, config.storeTimeout, config.syncInterval);
   if (mode === 'notify') {
     if (dataSource.options.type !== 'postgres') throw new JwtRevocationOptionsError(`option "propagation" is 'notify' but the data source is ${dataSource.options.type}, not PostgreSQL`);
-    return new PgNotifyBus(dataSource, channel);
+    return new PgNotifyBus(dataSource, channel, config.storeTimeout, config.syncInterval);
   }
   return new PollingBus();
 }

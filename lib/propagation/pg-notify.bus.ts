@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
+import { withStoreTimeout } from '../store-timeout.js';
 import { parseEvent, type BusHandlers, type RevocationBus } from './revocation-bus.interface.js';
 
 interface PgClient {
@@ -13,6 +14,11 @@ interface PgClient {
 /**
  * PostgreSQL LISTEN/NOTIFY: one pooled connection kept for LISTEN, re-opened
  * with back-off when it drops; each re-opening triggers a catch-up.
+ *
+ * A LISTEN connection is silent by nature, so one that went dead without a
+ * reset (a firewall dropped it, the server hangs) looks just like a quiet one:
+ * a heartbeat query every `heartbeat` seconds must answer within `timeout`,
+ * or the connection is closed and re-opened. Opening it is bounded the same way.
  */
 export class PgNotifyBus implements RevocationBus {
   readonly mode = 'notify' as const;
@@ -20,12 +26,18 @@ export class PgNotifyBus implements RevocationBus {
   private client?: PgClient;
   private release?: (error?: unknown) => void;
   private retry?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private beating = false;
   private stopped = false;
   private failures = 0;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly channel: string,
+    /** Seconds opening the connection, or a heartbeat on it, may take (storeTimeout). */
+    private readonly timeout: number,
+    /** Seconds between heartbeats (syncInterval). */
+    private readonly heartbeat: number,
   ) {}
 
   get connected(): boolean {
@@ -34,6 +46,8 @@ export class PgNotifyBus implements RevocationBus {
 
   async start(handlers: BusHandlers): Promise<void> {
     await this.connect(handlers, false);
+    this.heartbeatTimer = setInterval(() => this.beat(handlers), this.heartbeat * 1000);
+    this.heartbeatTimer.unref();
   }
 
   async publish(event: RevocationEvent): Promise<void> {
@@ -43,35 +57,60 @@ export class PgNotifyBus implements RevocationBus {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearInterval(this.heartbeatTimer);
     this.drop();
   }
 
   private async connect(handlers: BusHandlers, reconnect: boolean): Promise<void> {
+    const attempt = { abandoned: false };
     try {
-      const driver = this.dataSource.driver as unknown as { obtainMasterConnection(): Promise<[PgClient, (error?: unknown) => void]> };
-      const [client, release] = await driver.obtainMasterConnection();
-      this.client = client;
-      this.release = release;
-      client.on('notification', (message) => {
-        const event = message.channel === this.channel && message.payload ? parseEvent(message.payload) : null;
-        if (event) handlers.event(event);
-      });
-      const lost = (error?: Error) => {
-        if (this.client !== client) return;
-        this.logger.warn(`LISTEN connection lost${error ? `: ${error.message}` : ''}`);
-        this.drop(error ?? new Error('connection ended'));
-        this.schedule(handlers);
-      };
-      client.on('error', lost);
-      client.on('end', lost);
-      await client.query(`LISTEN "${this.channel.replace(/"/g, '""')}"`);
+      await withStoreTimeout(this.listen(handlers, attempt), this.timeout, 'LISTEN connection');
       this.failures = 0;
       if (reconnect) handlers.reconnected();
     } catch (error) {
+      attempt.abandoned = true;
       this.drop(error);
       if (!reconnect) this.logger.warn(`LISTEN failed, retrying: ${(error as Error).message}`);
       this.schedule(handlers);
     }
+  }
+
+  private async listen(handlers: BusHandlers, attempt: { abandoned: boolean }): Promise<void> {
+    const driver = this.dataSource.driver as unknown as { obtainMasterConnection(): Promise<[PgClient, (error?: unknown) => void]> };
+    const [client, release] = await driver.obtainMasterConnection();
+    if (attempt.abandoned || this.stopped) {
+      // It came after the timeout: the next attempt has its own. Closed, not returned to the pool.
+      client.on('error', () => undefined);
+      release(new Error('LISTEN connection abandoned'));
+      return;
+    }
+    this.client = client;
+    this.release = release;
+    client.on('notification', (message) => {
+      const event = message.channel === this.channel && message.payload ? parseEvent(message.payload) : null;
+      if (event) handlers.event(event);
+    });
+    const lost = (error?: Error) => this.lose(client, handlers, error ?? new Error('connection ended'));
+    client.on('error', lost);
+    client.on('end', lost);
+    await client.query(`LISTEN "${this.channel.replace(/"/g, '""')}"`);
+  }
+
+  /** A trivial query on the LISTEN connection: a connection that cannot answer it gets no notifications either. */
+  private beat(handlers: BusHandlers): void {
+    const client = this.client;
+    if (!client || this.beating) return;
+    this.beating = true;
+    withStoreTimeout(client.query('SELECT 1'), this.timeout, 'LISTEN heartbeat')
+      .catch((error: Error) => this.lose(client, handlers, error))
+      .finally(() => (this.beating = false));
+  }
+
+  private lose(client: PgClient, handlers: BusHandlers, error: Error): void {
+    if (this.client !== client) return;
+    this.logger.warn(`LISTEN connection lost: ${error.message}`);
+    this.drop(error);
+    this.schedule(handlers);
   }
 
   private schedule(handlers: BusHandlers): void {
