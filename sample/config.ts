@@ -55,9 +55,26 @@ export const SAMPLE_DEFAULTS = {
   sessionIdleTimeout: 604_800,
 } as const;
 
-/** `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`. */
+/**
+ * `sqlite:<file>` (default `sqlite:data/sample.sqlite`), `postgres://...`, `mysql://...` or `mariadb://...`.
+ *
+ * A server that accepts connections and never answers would otherwise hold
+ * every call, and its pooled connection, for ever. node-postgres: the pool
+ * waits `connectTimeoutMS` for a connection, the server cancels a statement
+ * after `statement_timeout`, the client gives up after `query_timeout` (a
+ * little later, so that a server that answers says why). mysql2: the
+ * handshake is bounded by `connectTimeout`, and TypeORM hands
+ * `maxQueryExecutionTime` to each query as its timeout (`enableQueryTimeout`).
+ */
 export function databaseOptions(url: string): TypeOrmModuleOptions {
-  return { ...dataSourceOptionsFromUrl(url), autoLoadEntities: true, synchronize: true } as TypeOrmModuleOptions;
+  const options = dataSourceOptionsFromUrl(url);
+  const timeouts =
+    options.type === 'postgres'
+      ? { connectTimeoutMS: 5000, extra: { statement_timeout: 5000, query_timeout: 6000 } }
+      : options.type === 'mysql' || options.type === 'mariadb'
+        ? { connectTimeout: 5000, enableQueryTimeout: true, maxQueryExecutionTime: 6000 }
+        : {};
+  return { ...options, ...timeouts, autoLoadEntities: true, synchronize: true } as TypeOrmModuleOptions;
 }
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
