@@ -1,0 +1,79 @@
+import 'reflect-metadata';
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { CurrentSubject, JwtRevocationModule, RevocableJwtGuard, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { TEST_SECRET } from './sample-app.js';
+import { startProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTestApp, type RunningTestApp } from './test-app.js';
+
+/** Helpers of the suites that stall a database or Redis behind a proxy (test/e2e/stalled-*.e2e-spec.ts). */
+
+@Controller('me')
+@UseGuards(RevocableJwtGuard)
+class MeController {
+  @Get()
+  me(@CurrentSubject() sub: string) {
+    return { sub };
+  }
+}
+
+/** The module on `database`, and one guarded route, GET /me. */
+export function guardedApp(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions>): Promise<RunningTestApp> {
+  return startTestApp({
+    imports: [
+      TypeOrmModule.forRoot(database),
+      JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions),
+    ],
+    controllers: [MeController],
+  });
+}
+
+export interface Reply {
+  status: number | 'hung';
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+/** GET /me with the token; a request that takes longer than `hungMs` is reported as hung rather than awaited. */
+export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): Promise<Reply> {
+  const { port } = app.app.getHttpServer().address() as { port: number };
+  const started = Date.now();
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(hungMs) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {}, ms: Date.now() - started };
+  } catch {
+    return { status: 'hung', body: {}, ms: Date.now() - started };
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Asks until `want` holds; returns how long it took, or throws past `ms` naming what it saw. */
+export async function within<T>(ms: number, ask: () => Promise<T> | T, want: (seen: T) => boolean, show: (seen: T) => string = String): Promise<number> {
+  const started = Date.now();
+  const seen: string[] = [];
+  for (;;) {
+    const value = await ask();
+    if (want(value)) return Date.now() - started;
+    if (seen.at(-1) !== show(value)) seen.push(show(value));
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms; seen: ${seen.join(', ')}`);
+    await sleep(50);
+  }
+}
+
+/** Closes the app; a close that hangs is reported, and does not hide what the test found. */
+export async function closeWithin(app: RunningTestApp, ms = 10_000): Promise<void> {
+  const closed = await Promise.race([app.close().then(() => true, () => true), sleep(ms).then(() => false)]);
+  if (!closed) console.warn(`app.close() did not finish within ${ms} ms`);
+}
+
+/** A proxy in front of the server a URL names, and the same URL through it. */
+export async function proxyFor(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const u = new URL(url);
+  const defaults: Record<string, number> = { 'postgres:': 5432, 'postgresql:': 5432, 'mysql:': 3306, 'mariadb:': 3306, 'redis:': 6379 };
+  const proxy = await startProxy(u.hostname, Number(u.port || defaults[u.protocol]));
+  u.hostname = '127.0.0.1';
+  u.port = String(proxy.port);
+  return { proxy, url: u.toString() };
+}
