@@ -6,6 +6,7 @@ import { TokenStore } from './interfaces/token-store.interface.js';
 import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
 import { ArchiveSweeper } from './archive-sweeper.js';
+import { closeHungConnections } from './hung-connections.js';
 import { JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
 import { createRevocationBus } from './propagation/create-bus.js';
 import { RevocationHealthIndicator } from './revocation-health.indicator.js';
@@ -38,7 +39,11 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
     },
     {
       provide: TokenStore,
-      useFactory: (source: DataSource) => new TypeOrmTokenStore(source, entities),
+      useFactory: (source: DataSource) => {
+        // The store's calls give up after storeTimeout; what they leave hanging must not go back into the pool.
+        closeHungConnections(source);
+        return new TypeOrmTokenStore(source, entities);
+      },
       inject: [getDataSourceToken(dataSource)],
     },
     KeyRing,

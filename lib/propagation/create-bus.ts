@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import { closeHungConnections } from '../hung-connections.js';
 import { JwtRevocationOptionsError, type JwtRevocationConfig } from '../jwt-revocation.options.js';
 import { PgNotifyBus } from './pg-notify.bus.js';
 import { RedisBus } from './redis.bus.js';
@@ -7,8 +6,6 @@ import { PollingBus, type RevocationBus } from './revocation-bus.interface.js';
 
 /** Redis when one is configured; else LISTEN/NOTIFY on PostgreSQL; else polling. */
 export function createRevocationBus(config: JwtRevocationConfig, dataSource: DataSource, channel: string): RevocationBus {
-  // Where the revocation path meets the data source: its calls give up after storeTimeout, and what they leave hanging must not go back into the pool.
-  closeHungConnections(dataSource);
   const mode = config.propagation === 'auto' ? (config.redis ? 'redis' : dataSource.options.type === 'postgres' ? 'notify' : 'poll') : config.propagation;
   if (mode === 'redis') return new RedisBus(config.redis!, channel, config.storeTimeout, config.syncInterval);
   if (mode === 'notify') {
