@@ -1,20 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { jwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import { jwtRevocationEntitySet } from './storage/typeorm/entities/jwt-revocation.entities.js';
 import type { JwtRevocationModuleExtras } from './interfaces/jwt-revocation-module-options.interface.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './jwt-revocation.module-definition.js';
-import { JwtRevocationConfig } from './jwt-revocation.options.js';
+import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
 import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
-import { LogoutInterceptor } from './logout.interceptor.js';
-import { RevocationState } from './revocation-state.js';
-import { KeyRing } from './key-ring.js';
-import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
-import { RevocationHealthIndicator } from './revocation-health.indicator.js';
-import { RevocationSync } from './revocation-sync.js';
-import { TokenEvents } from './token-events.js';
-import { TokenLogService } from './token-log.service.js';
-import { TokenStore } from './interfaces/token-store.interface.js';
+import { LogoutInterceptor } from './request/logout.interceptor.js';
+import { RevocationState } from './revocation/revocation-state.js';
+import { KeyRing } from './tokens/key-ring.js';
+import { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
+import { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
+import { RevocationSync } from './propagation/revocation-sync.js';
+import { TokenEvents } from './tokens/token-events.js';
+import { TokenLogService } from './tokens/token-log.service.js';
+import { TokenStore } from './storage/token-store.interface.js';
 
 /**
  * `JwtRevocationModule.forRoot({ signing: { secret } })`, or `forRootAsync`

@@ -1,28 +1,28 @@
 import type { Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
-import { TokenStore } from './interfaces/token-store.interface.js';
+import type { JwtRevocationEntitySet } from './storage/typeorm/entities/jwt-revocation.entities.js';
+import { TokenStore } from './storage/token-store.interface.js';
 import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
-import { ArchiveSweeper } from './archive-sweeper.js';
-import { closeHungConnections } from './hung-connections.js';
+import { ArchiveSweeper } from './archive/archive-sweeper.js';
+import { closeHungConnections } from './storage/typeorm/hung-connections.js';
 import { JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
 import { createRevocationBus } from './propagation/create-bus.js';
-import { RevocationHealthIndicator } from './revocation-health.indicator.js';
-import { RefreshSuccessor } from './refresh-successor.js';
-import { RevocationSync } from './revocation-sync.js';
-import { JwtRevocationConfig } from './jwt-revocation.options.js';
-import { LogoutInterceptor } from './logout.interceptor.js';
-import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
-import { RevocationState } from './revocation-state.js';
-import { SessionActivity } from './session-activity.js';
-import { TypeOrmTokenStore } from './stores/typeorm-token.store.js';
-import { SubjectValidator } from './subject-validator.js';
-import { TokenLogService } from './token-log.service.js';
-import { KeyRing } from './key-ring.js';
-import { TokenCodec } from './token-codec.js';
-import { TokenEvents } from './token-events.js';
+import { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
+import { RefreshSuccessor } from './tokens/refresh-successor.js';
+import { RevocationSync } from './propagation/revocation-sync.js';
+import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
+import { LogoutInterceptor } from './request/logout.interceptor.js';
+import { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
+import { RevocationState } from './revocation/revocation-state.js';
+import { SessionActivity } from './request/session-activity.js';
+import { TypeOrmTokenStore } from './storage/typeorm/typeorm-token.store.js';
+import { SubjectValidator } from './request/subject-validator.js';
+import { TokenLogService } from './tokens/token-log.service.js';
+import { KeyRing } from './tokens/key-ring.js';
+import { TokenCodec } from './tokens/token-codec.js';
+import { TokenEvents } from './tokens/token-events.js';
 
 export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, dataSource?: string): Provider[] {
   return [

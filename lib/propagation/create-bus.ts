@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { JwtRevocationOptionsError, type JwtRevocationConfig } from '../jwt-revocation.options.js';
+import { JwtRevocationOptionsError, type JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { PgNotifyBus } from './pg-notify.bus.js';
 import { RedisBus } from './redis.bus.js';
 import { PollingBus, type RevocationBus } from './revocation-bus.interface.js';

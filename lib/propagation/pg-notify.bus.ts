@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
-import { withStoreTimeout } from '../store-timeout.js';
+import { withStoreTimeout } from '../storage/store-timeout.js';
 import { parseEvent, type BusHandlers, type RevocationBus } from './revocation-bus.interface.js';
 
 interface PgClient {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
-import { withStoreTimeout } from '../store-timeout.js';
+import { withStoreTimeout } from '../storage/store-timeout.js';
 import { parseEvent, type BusHandlers, type RevocationBus } from './revocation-bus.interface.js';
 
 /** The part of an ioredis client this bus uses. */

@@ -1,0 +1,93 @@
+import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import passport from 'passport';
+import { Strategy } from 'passport-jwt';
+import { JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
+import { InvalidTokenException, StaleStateException } from '../errors/invalid-token.exception.js';
+import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { KeyRing } from '../tokens/key-ring.js';
+import { RevocationState } from '../revocation/revocation-state.js';
+import { SessionActivity } from './session-activity.js';
+import { SubjectValidator } from './subject-validator.js';
+import { checkAccessToken } from '../tokens/token-claims.js';
+import { createTokenExtractor } from './token-extractor.js';
+import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+
+/** Reads `kid` and `alg` from a token's header without trusting anything else in it. */
+function headerOf(token: string): Record<string, unknown> | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return null;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as unknown;
+    return header !== null && typeof header === 'object' ? (header as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * passport-jwt checks the signature (with the KeyObject the token's `kid`
+ * names in the key ring, and only with that key's algorithm), `exp`, `nbf`,
+ * `iss` and `aud`. `validate` then checks what jsonwebtoken lets through, and
+ * asks the revocation state, in memory, whether the token is still good.
+ */
+@Injectable()
+export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCATION_STRATEGY) {
+  private readonly logger = new Logger('JwtRevocation');
+  /**
+   * This module's own passport, not the process-wide one: two apps in one
+   * process (tests, several tenants) would otherwise share the strategy of
+   * whichever registered last, with its keys and revocation state.
+   */
+  private passportInstance?: passport.PassportStatic;
+
+  constructor(
+    private readonly config: JwtRevocationConfig,
+    private readonly state: RevocationState,
+    private readonly subjects: SubjectValidator,
+    private readonly activity: SessionActivity,
+    keys: KeyRing,
+  ) {
+    super({
+      jwtFromRequest: createTokenExtractor(config),
+      // An unknown or retired kid, or an alg the named key does not use, ends here as a plain 401.
+      secretOrKeyProvider: (_request: unknown, rawToken: string, done: (error: Error | null, key?: unknown) => void) => {
+        const header = headerOf(rawToken);
+        const key = header ? keys.forHeader(header.kid, header.alg) : undefined;
+        if (key) done(null, key.verifyKey);
+        else done(new Error('unknown key'));
+      },
+      // passport-jwt copies these over jsonWebTokenOptions, so they go here and nowhere else.
+      algorithms: keys.algorithms,
+      issuer: config.issuer,
+      audience: config.audience,
+      ignoreExpiration: false,
+      // complete: hand validate() the header too, for typ, crit and kid.
+      jsonWebTokenOptions: { complete: true, clockTolerance: config.clockTolerance },
+    } as never);
+  }
+
+  /** Called by PassportStrategy's constructor to register this strategy. */
+  getPassportInstance(): passport.PassportStatic {
+    this.passportInstance ??= new passport.Passport() as passport.PassportStatic;
+    return this.passportInstance;
+  }
+
+  async validate(decoded: { header?: unknown; payload?: unknown } | null): Promise<VerifiedToken> {
+    const token = checkAccessToken(decoded?.header, decoded?.payload, this.config, Math.floor(Date.now() / 1000));
+    try {
+      let verdict = this.state.verdict(token);
+      if (verdict === 'stale') throw new StaleStateException();
+      if (verdict === 'unknown') verdict = (await this.state.isActiveInStore(token.jti)) ? 'active' : 'revoked';
+      if (verdict === 'revoked') throw new InvalidTokenException();
+      if (this.subjects.enabled && !(await this.subjects.isAllowed(token))) throw new InvalidTokenException();
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      // The store or the app's hook failed: not the client's fault, and not a reason to let the token through.
+      this.logger.error(`token check failed: ${(error as Error).message}`);
+      throw new ServiceUnavailableException('Token check unavailable, retry shortly');
+    }
+    this.activity.touch(token.sid);
+    return token;
+  }
+}

@@ -1,0 +1,159 @@
+import { Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ExpiringSet } from './expiring-set.js';
+import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { TokenStore } from '../storage/token-store.interface.js';
+import { withStoreTimeout } from '../storage/store-timeout.js';
+import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
+import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+
+/** 'unknown': allowlist mode, not seen here yet. 'stale': the state could not be confirmed within maxStaleness (failClosed). */
+export type Verdict = 'active' | 'revoked' | 'unknown' | 'stale';
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * What this instance knows of revocations, in memory: the one place the guard
+ * asks "is this token still good?". Loaded from the store before the app
+ * accepts requests, updated by every revoke, pruned as tokens expire.
+ *
+ * The sets need only outlive the tokens they kill: the guard refuses any
+ * token whose lifetime exceeds `accessTokenTtl`, so a session or subject
+ * revoked at T can only hold tokens that expire before T + ttl + tolerance.
+ */
+@Injectable()
+export class RevocationState implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('JwtRevocation');
+  private readonly revokedTokens = new ExpiringSet();
+  private readonly revokedSessions = new ExpiringSet();
+  /** subject -> [token version, forget after (epoch s)]. Few entries: subjects that logged out everywhere lately. */
+  private readonly subjectVersions = new Map<string, [number, number]>();
+  /** Allowlist mode: active jtis this instance has seen issued or confirmed. */
+  private readonly activeTokens = new ExpiringSet();
+  private readonly lookups = new Map<string, Promise<boolean>>();
+  private pruneTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: JwtRevocationConfig,
+    private readonly store: TokenStore,
+  ) {}
+
+  /** Until when (epoch ms) the state may be trusted: set by RevocationSync after each catch-up. */
+  private trustedUntil = Infinity;
+
+  onModuleInit(): void {
+    this.pruneTimer = setInterval(() => this.prune(), this.config.pruneInterval * 1000);
+    this.pruneTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  /** How long a session or subject revocation must be remembered, seconds. */
+  get horizon(): number {
+    return this.config.accessTokenTtl + this.config.clockTolerance;
+  }
+
+  /** Reads the durable state; a restarted instance forgets nothing. */
+  async load(): Promise<void> {
+    const now = Date.now();
+    const snapshot = await this.store.loadRevocations(now, now - this.horizon * 1000);
+    for (const [jti, expiresAt] of snapshot.tokens) this.revokedTokens.add(jti, expiresAt / 1000);
+    for (const [sessionId, revokedAt] of snapshot.sessions) this.revokedSessions.add(sessionId, revokedAt / 1000 + this.horizon);
+    for (const [subject, version, revokedAt] of snapshot.subjects) this.markSubject(subject, version, revokedAt / 1000 + this.horizon);
+    if (this.config.mode === 'allowlist') {
+      for (const [jti, expiresAt] of await this.store.loadActiveAccessTokens(now)) this.activeTokens.add(jti, expiresAt / 1000);
+    }
+    this.logger.log(
+      `revocation state loaded: ${this.revokedTokens.size} tokens, ${this.revokedSessions.size} sessions, ${this.subjectVersions.size} subjects` +
+        (this.config.mode === 'allowlist' ? `, ${this.activeTokens.size} active tokens` : ''),
+    );
+  }
+
+  /** The hot path: memory only. 'unknown' happens in allowlist mode alone. */
+  verdict(token: VerifiedToken): Verdict {
+    if (Date.now() > this.trustedUntil && this.config.failClosed) return 'stale';
+    if (this.revokedTokens.has(token.jti) || this.revokedSessions.has(token.sid)) return 'revoked';
+    const subject = this.subjectVersions.get(token.sub);
+    if (subject !== undefined && token.ver < subject[0]) return 'revoked';
+    if (this.config.mode === 'allowlist' && !this.activeTokens.has(token.jti)) return 'unknown';
+    return 'active';
+  }
+
+  /**
+   * Allowlist mode, on a jti this instance has not seen: one database look-up,
+   * shared by concurrent requests for the same jti, with a cap on look-ups in
+   * flight so a burst of unknown tokens cannot flood the database.
+   */
+  isActiveInStore(jti: string): Promise<boolean> {
+    const pending = this.lookups.get(jti);
+    if (pending) return pending;
+    if (this.lookups.size >= this.config.allowlistLookupConcurrency) {
+      throw new ServiceUnavailableException('Token check is busy, retry shortly');
+    }
+    // Bounded: a hung database is a 503 after storeTimeout, not a request that never ends.
+    const lookup = withStoreTimeout(this.store.findActiveAccessToken(jti, Date.now()), this.config.storeTimeout, 'allowlist look-up')
+      .then((expiresAt) => {
+        if (expiresAt === null) return false;
+        this.activeTokens.add(jti, expiresAt / 1000);
+        return true;
+      })
+      .finally(() => this.lookups.delete(jti));
+    this.lookups.set(jti, lookup);
+    return lookup;
+  }
+
+  trustUntil(at: number): void {
+    this.trustedUntil = at;
+  }
+
+  /** A revocation, from this instance or another: idempotent. */
+  apply(event: RevocationEvent): void {
+    if (event.kind === 'token') this.tokenRevoked(event.key, event.value / 1000);
+    else if (event.kind === 'session') this.sessionRevoked(event.key, Math.floor(event.at / 1000));
+    else this.subjectRevoked(event.key, event.value, Math.floor(event.at / 1000));
+  }
+
+  tokenIssued(jti: string, expiresAt: number): void {
+    if (this.config.mode === 'allowlist') this.activeTokens.add(jti, expiresAt);
+  }
+
+  tokenRevoked(jti: string, expiresAt: number): void {
+    this.revokedTokens.add(jti, expiresAt);
+    this.activeTokens.delete(jti);
+  }
+
+  sessionRevoked(sessionId: string, revokedAt: number = nowSeconds()): void {
+    this.revokedSessions.add(sessionId, revokedAt + this.horizon);
+  }
+
+  subjectRevoked(subject: string, version: number, revokedAt: number = nowSeconds()): void {
+    this.markSubject(subject, version, revokedAt + this.horizon);
+  }
+
+  /** Counts, for health checks and benchmarks. */
+  stats(): { revokedTokens: number; revokedSessions: number; subjects: number; activeTokens: number } {
+    return {
+      revokedTokens: this.revokedTokens.size,
+      revokedSessions: this.revokedSessions.size,
+      subjects: this.subjectVersions.size,
+      activeTokens: this.activeTokens.size,
+    };
+  }
+
+  prune(now: number = nowSeconds()): void {
+    this.revokedTokens.prune(now);
+    this.revokedSessions.prune(now);
+    this.activeTokens.prune(now);
+    for (const [subject, [, until]] of this.subjectVersions) if (until < now) this.subjectVersions.delete(subject);
+  }
+
+  private markSubject(subject: string, version: number, until: number): void {
+    const known = this.subjectVersions.get(subject);
+    if (known && known[0] >= version) {
+      known[1] = Math.max(known[1], until);
+      return;
+    }
+    this.subjectVersions.set(subject, [version, until]);
+  }
+}
