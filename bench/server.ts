@@ -13,7 +13,8 @@ import { createSecretKey } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { DataSource } from 'typeorm';
-import { JwtRevocationModule, RevocableJwtGuard, RevocationState, TokenLogService } from 'nestjs-jwt-revocation';
+import { JwtRevocationModule, RevocableJwtGuard, TokenLogService } from 'nestjs-jwt-revocation';
+import { RevocationState } from 'nestjs-jwt-revocation/testing';
 import { answerCpuQuestions, exitWithParent, forceGc, memoryNow, SECRET, send, type ParentMessage, type ServerConfig } from './common.js';
 
 @Controller()

@@ -1,30 +1,42 @@
+// The public API: what an app needs to use the module. Test helpers and the
+// module's internals are under `nestjs-jwt-revocation/testing`.
+
+// The module and its options
 export { JwtRevocationModule } from './jwt-revocation.module.js';
 export { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
-export { JwtRevocationConfig, JwtRevocationDefaults, JwtRevocationOptionsError } from './config/jwt-revocation.config.js';
+export type * from './interfaces/jwt-revocation-module-options.interface.js';
 export { ACCESS_TOKEN_TYP, DEFAULT_TABLE_NAMES, JWT_REVOCATION_STRATEGY } from './jwt-revocation.constants.js';
+
+// The request path: guard and decorators
 export { RevocableJwtGuard } from './request/revocable-jwt.guard.js';
-export { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
+export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './request/jwt-revocation.decorators.js';
+export type * from './interfaces/verified-token.interface.js';
+
+// Tokens: issue, refresh, revoke, look up; keys; events
 export { TokenLogService } from './tokens/token-log.service.js';
 export { KeyRing } from './tokens/key-ring.js';
-export { RevocationSync, type SyncStatus } from './propagation/revocation-sync.js';
-export { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
-export type { RedisClientLike } from './propagation/redis.bus.js';
-export type { PropagationMode } from './propagation/revocation-bus.interface.js';
-export type { RevocationEvent } from './interfaces/revocation-event.interface.js';
-export { dataSourceOptionsFromUrl } from './storage/typeorm/database-url.js';
-export { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from './archive/archive-sweeper.js';
 export { TokenEvents, type TokenEvent, type TokenEventListener } from './tokens/token-events.js';
-export { RevocationState, type Verdict } from './revocation/revocation-state.js';
-export { LogoutInterceptor } from './request/logout.interceptor.js';
-export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './request/jwt-revocation.decorators.js';
-export { InvalidTokenException, StaleStateException } from './errors/invalid-token.exception.js';
-export { CredentialsChangedException } from './errors/credentials-changed.exception.js';
-export { TypeOrmTokenStore } from './storage/typeorm/typeorm-token.store.js';
-export { jwtRevocationEntities, jwtRevocationEntitySet } from './storage/typeorm/entities/jwt-revocation.entities.js';
-export { TokenStore } from './storage/token-store.interface.js';
-export type * from './storage/token-store.interface.js';
-export type * from './interfaces/jwt-revocation-module-options.interface.js';
-export type * from './interfaces/verified-token.interface.js';
 export type * from './interfaces/issued-tokens.interface.js';
 export type * from './interfaces/token-record.interface.js';
 export { REVOKE_REASONS, type RevokeReason } from './interfaces/revoke-reason.type.js';
+
+// Several instances: health and the propagation types
+export { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
+export type { SyncStatus } from './propagation/revocation-sync.js';
+export type { RedisClientLike } from './propagation/redis.bus.js';
+export type { PropagationMode } from './propagation/revocation-bus.interface.js';
+export type { RevocationEvent } from './interfaces/revocation-event.interface.js';
+
+// Storage: the seam for another store, and the TypeORM entities
+export { TokenStore } from './storage/token-store.interface.js';
+export type * from './storage/token-store.interface.js';
+export { jwtRevocationEntities } from './storage/typeorm/entities/jwt-revocation.entities.js';
+export { dataSourceOptionsFromUrl } from './storage/typeorm/database-url.js';
+
+// The archive
+export type { ArchiveOptions, ArchiveResult } from './archive/archive-sweeper.js';
+
+// Errors, each with a stable class to match on
+export { JwtRevocationOptionsError } from './config/jwt-revocation.config.js';
+export { InvalidTokenException, StaleStateException } from './errors/invalid-token.exception.js';
+export { CredentialsChangedException } from './errors/credentials-changed.exception.js';

@@ -23,11 +23,11 @@ import {
   Logout,
   Public,
   RevocableJwtGuard,
-  RevocationState,
   TokenLogService,
   type JwtRevocationModuleOptions,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
+import { RevocationState } from 'nestjs-jwt-revocation/testing';
 import { bootModule } from '../support/module-app.js';
 import { databaseOptions } from '../../sample/config.js';
 import { decodePart, forge } from '../support/forge.js';

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { jwtRevocationEntitySet, TokenEvents, type TokenEvent, type TokenRecord } from 'nestjs-jwt-revocation';
+import { TokenEvents, type TokenEvent, type TokenRecord } from 'nestjs-jwt-revocation';
+import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
 import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';

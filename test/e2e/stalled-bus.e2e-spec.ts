@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RevocationSync, TokenLogService } from 'nestjs-jwt-revocation';
+import { TokenLogService } from 'nestjs-jwt-revocation';
+import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { bootModule, claimsOf, type ModuleApp } from '../support/module-app.js';
 import { closeWithin, getMe, guardedApp, proxyFor, sleep, within } from '../support/stall-helpers.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RevocationSync, TokenLogService } from 'nestjs-jwt-revocation';
+import { TokenLogService } from 'nestjs-jwt-revocation';
+import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { bootModule, type ModuleApp } from '../support/module-app.js';
 import { closeWithin, getMe, guardedApp, proxyFor, sleep, within, type Reply } from '../support/stall-helpers.js';

@@ -7,9 +7,7 @@ import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import {
   CurrentToken,
   InvalidTokenException,
-  JwtRevocationConfig,
   JwtRevocationModule,
-  jwtRevocationEntitySet,
   KeyRing,
   RevocableJwtGuard,
   TokenEvents,
@@ -22,6 +20,7 @@ import {
   type TokenRecord,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
+import { JwtRevocationConfig, jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   InvalidTokenException,
-  TypeOrmTokenStore,
   type RotationRequest,
   type RotationResult,
   type TokenEvent,
 } from 'nestjs-jwt-revocation';
+import { TypeOrmTokenStore } from 'nestjs-jwt-revocation/testing';
 import type { DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, entities, type ModuleApp } from '../support/module-app.js';

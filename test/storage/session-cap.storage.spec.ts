@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BadRequestException } from '@nestjs/common';
-import { JwtRevocationConfig, type TokenEvent } from 'nestjs-jwt-revocation';
+import { type TokenEvent } from 'nestjs-jwt-revocation';
+import { JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
 import { sleep } from '../support/races.js';

@@ -5,16 +5,15 @@ import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import {
   JwtRevocationModule,
-  jwtRevocationEntitySet,
   KeyRing,
   RevocableJwtGuard,
-  RevocationState,
   TokenEvents,
   TokenLogService,
   TokenStore,
   type JwtRevocationModuleOptions,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
+import { jwtRevocationEntitySet, RevocationState } from 'nestjs-jwt-revocation/testing';
 import type { DataSource } from 'typeorm';
 import { decodePart } from './forge.js';
 import { TEST_SECRET } from './sample-app.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ExpiringSet } from '../../lib/revocation/expiring-set.js';
+import { ExpiringSet } from 'nestjs-jwt-revocation/testing';
 
 const T = 1_800_000_000;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
-import { JwtRevocationConfig, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const from = (options: Record<string, unknown>) => JwtRevocationConfig.from(options as unknown as JwtRevocationModuleOptions);

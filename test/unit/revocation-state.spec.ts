@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { JwtRevocationConfig, RevocationState, TokenStore, type JwtRevocationModuleOptions, type VerifiedToken } from 'nestjs-jwt-revocation';
+import { TokenStore, type JwtRevocationModuleOptions, type VerifiedToken } from 'nestjs-jwt-revocation';
+import { JwtRevocationConfig, RevocationState } from 'nestjs-jwt-revocation/testing';
 
 /**
  * The freshness gate of the in-memory state, alone: no database is asked

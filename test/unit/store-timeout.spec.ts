@@ -1,11 +1,17 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntitySubscriberInterface } from 'typeorm';
-import { JwtRevocationConfig, RevocationState, RevocationSync, TokenStore, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
-import { closeHungConnections } from '../../lib/storage/typeorm/hung-connections.js';
-import { PollingBus } from '../../lib/propagation/revocation-bus.interface.js';
-import { SessionActivity } from '../../lib/request/session-activity.js';
-import { StoreTimeoutError, withStoreTimeout } from '../../lib/storage/store-timeout.js';
+import { TokenStore, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import {
+  closeHungConnections,
+  JwtRevocationConfig,
+  PollingBus,
+  RevocationState,
+  RevocationSync,
+  SessionActivity,
+  StoreTimeoutError,
+  withStoreTimeout,
+} from 'nestjs-jwt-revocation/testing';
 
 /**
  * storeTimeout alone, with stores that never answer: no database here. What

@@ -1,0 +1,22 @@
+/**
+ * `nestjs-jwt-revocation/testing`: what tests need and apps do not. The
+ * module's internal providers (to `app.get()` them in a test), the default
+ * TypeORM store, and the pure pieces the library's own unit tests check.
+ * Nothing here is needed to run the module; it may change in a minor version.
+ */
+export { JwtRevocationConfig, JwtRevocationDefaults } from '../config/jwt-revocation.config.js';
+export { RevocationState, type Verdict } from '../revocation/revocation-state.js';
+export { ExpiringSet } from '../revocation/expiring-set.js';
+export { RevocationSync } from '../propagation/revocation-sync.js';
+export { PollingBus } from '../propagation/revocation-bus.interface.js';
+export { LogoutInterceptor } from '../request/logout.interceptor.js';
+export { SessionActivity } from '../request/session-activity.js';
+export { createTokenExtractor } from '../request/token-extractor.js';
+export { RevocableJwtStrategy } from '../request/revocable-jwt.strategy.js';
+export { TokenCodec } from '../tokens/token-codec.js';
+export { checkAccessToken } from '../tokens/token-claims.js';
+export { ArchiveSweeper } from '../archive/archive-sweeper.js';
+export { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
+export { jwtRevocationEntitySet, type JwtRevocationEntitySet } from '../storage/typeorm/entities/jwt-revocation.entities.js';
+export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
+export { StoreTimeoutError, withStoreTimeout } from '../storage/store-timeout.js';
