@@ -37,6 +37,8 @@ export { dataSourceOptionsFromUrl } from './storage/typeorm/database-url.js';
 export type { ArchiveOptions, ArchiveResult } from './archive/archive-sweeper.js';
 
 // Errors, each with a stable class to match on
-export { JwtRevocationOptionsError } from './config/jwt-revocation.config.js';
-export { InvalidTokenException, StaleStateException } from './errors/invalid-token.exception.js';
+export { JwtRevocationOptionsError } from './errors/jwt-revocation-options.error.js';
+export { InvalidTokenException } from './errors/invalid-token.exception.js';
+export { StaleStateException } from './errors/stale-state.exception.js';
+export { StoreTimeoutError } from './errors/store-timeout.error.js';
 export { CredentialsChangedException } from './errors/credentials-changed.exception.js';

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ArchiveSweeper } from './archive-sweeper.js';
 import { dataSourceOptionsFromUrl } from '../storage/typeorm/database-url.js';
 import { jwtRevocationEntities, jwtRevocationEntitySet } from '../storage/typeorm/entities/jwt-revocation.entities.js';
-import { JwtRevocationDefaults } from '../config/jwt-revocation.config.js';
+import { JwtRevocationDefaults } from '../config/jwt-revocation.defaults.js';
 import { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
 
 function whole(name: string, value: string | undefined, fallback: number | undefined): number | undefined {

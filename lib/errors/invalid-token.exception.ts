@@ -1,4 +1,4 @@
-import { ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { UnauthorizedException } from '@nestjs/common';
 
 /**
  * Every rejection of a token: 401 with `{ statusCode, message, error }`. The
@@ -13,13 +13,3 @@ export class InvalidTokenException extends UnauthorizedException {
 
 /** RFC 6750 challenge sent with every 401 of the guard. */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
-
-/** The revocation state is older than `maxStaleness` and `failClosed` is on: try again shortly. */
-export class StaleStateException extends ServiceUnavailableException {
-  constructor() {
-    super({ statusCode: 503, message: 'Revocation state unavailable, retry shortly', error: 'Service Unavailable' });
-  }
-}
-
-/** Seconds a client should wait after a 503 from the guard or the token log. */
-export const RETRY_AFTER_SECONDS = '5';

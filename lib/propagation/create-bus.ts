@@ -1,8 +1,10 @@
 import type { DataSource } from 'typeorm';
-import { JwtRevocationOptionsError, type JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import type { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { JwtRevocationOptionsError } from '../errors/jwt-revocation-options.error.js';
 import { PgNotifyBus } from './pg-notify.bus.js';
 import { RedisBus } from './redis.bus.js';
-import { PollingBus, type RevocationBus } from './revocation-bus.interface.js';
+import { PollingBus } from './polling.bus.js';
+import type { RevocationBus } from './revocation-bus.interface.js';
 
 /** Redis when one is configured; else LISTEN/NOTIFY on PostgreSQL; else polling. */
 export function createRevocationBus(config: JwtRevocationConfig, dataSource: DataSource, channel: string): RevocationBus {

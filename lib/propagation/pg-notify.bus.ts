@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
-import { parseEvent, type BusHandlers, type RevocationBus } from './revocation-bus.interface.js';
+import { parseEvent } from './event-message.js';
+import type { BusHandlers, RevocationBus } from './revocation-bus.interface.js';
 
 interface PgClient {
   query(sql: string, params?: unknown[]): Promise<unknown>;

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
-import { parseEvent, type BusHandlers, type RevocationBus } from './revocation-bus.interface.js';
+import { parseEvent } from './event-message.js';
+import type { BusHandlers, RevocationBus } from './revocation-bus.interface.js';
 
 /** The part of an ioredis client this bus uses. */
 export interface RedisClientLike {

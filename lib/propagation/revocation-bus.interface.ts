@@ -22,27 +22,3 @@ export interface RevocationBus {
   publish(event: RevocationEvent): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** No bus: instances learn of each other's revocations by polling the database. */
-export class PollingBus implements RevocationBus {
-  readonly mode = 'poll' as const;
-  readonly connected = true;
-  async start(): Promise<void> {}
-  async publish(): Promise<void> {}
-  async stop(): Promise<void> {}
-}
-
-export function parseEvent(raw: string): RevocationEvent | null {
-  try {
-    const e = JSON.parse(raw) as Partial<RevocationEvent>;
-    const ok =
-      (e.kind === 'token' || e.kind === 'session' || e.kind === 'subject') &&
-      typeof e.key === 'string' &&
-      typeof e.value === 'number' &&
-      typeof e.at === 'number' &&
-      typeof e.seq === 'number';
-    return ok ? (e as RevocationEvent) : null;
-  } catch {
-    return null;
-  }
-}

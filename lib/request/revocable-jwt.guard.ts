@@ -2,7 +2,8 @@ import { HttpException, Injectable, type ExecutionContext } from '@nestjs/common
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
-import { INVALID_TOKEN_CHALLENGE, InvalidTokenException, RETRY_AFTER_SECONDS } from '../errors/invalid-token.exception.js';
+import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invalid-token.exception.js';
+import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
 
 interface ResponseLike {

@@ -4,11 +4,12 @@
  * TypeORM store, and the pure pieces the library's own unit tests check.
  * Nothing here is needed to run the module; it may change in a minor version.
  */
-export { JwtRevocationConfig, JwtRevocationDefaults } from '../config/jwt-revocation.config.js';
+export { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+export { JwtRevocationDefaults } from '../config/jwt-revocation.defaults.js';
 export { RevocationState, type Verdict } from '../revocation/revocation-state.js';
 export { ExpiringSet } from '../revocation/expiring-set.js';
 export { RevocationSync } from '../propagation/revocation-sync.js';
-export { PollingBus } from '../propagation/revocation-bus.interface.js';
+export { PollingBus } from '../propagation/polling.bus.js';
 export { LogoutInterceptor } from '../request/logout.interceptor.js';
 export { SessionActivity } from '../request/session-activity.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
@@ -19,4 +20,5 @@ export { ArchiveSweeper } from '../archive/archive-sweeper.js';
 export { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
 export { jwtRevocationEntitySet, type JwtRevocationEntitySet } from '../storage/typeorm/entities/jwt-revocation.entities.js';
 export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
-export { StoreTimeoutError, withStoreTimeout } from '../storage/store-timeout.js';
+export { withStoreTimeout } from '../storage/store-timeout.js';
+export { StoreTimeoutError } from '../errors/store-timeout.error.js';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { JwtRevocationConfig, type ResolvedSigning } from '../config/jwt-revocation.config.js';
+import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import type { ResolvedSigning } from '../config/signing-keys.js';
 
 /**
  * The signing keys at run time. The current key signs; every key verifies

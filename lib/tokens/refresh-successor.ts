@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, hkdfSync } from 'node:crypto';
-import type { ResolvedSigning } from '../config/jwt-revocation.config.js';
+import type { ResolvedSigning } from '../config/signing-keys.js';
 import { KeyRing } from './key-ring.js';
 
 const derived = new WeakMap<ResolvedSigning, Buffer>();

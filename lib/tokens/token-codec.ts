@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, sign, timingSafeEqual, verify } from 'node:crypto';
 import { ACCESS_TOKEN_TYP } from '../jwt-revocation.constants.js';
-import type { JwtAlgorithm, ResolvedSigning } from '../config/jwt-revocation.config.js';
+import type { JwtAlgorithm, ResolvedSigning } from '../config/signing-keys.js';
 import { KeyRing } from './key-ring.js';
 
 const HASH: Record<JwtAlgorithm, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512', RS256: 'sha256', ES256: 'sha256' };

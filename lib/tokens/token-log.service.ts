@@ -1,7 +1,8 @@
 import { BadRequestException, HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { CredentialsChangedException } from '../errors/credentials-changed.exception.js';
-import { InvalidTokenException, StaleStateException } from '../errors/invalid-token.exception.js';
+import { InvalidTokenException } from '../errors/invalid-token.exception.js';
+import { StaleStateException } from '../errors/stale-state.exception.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { RevocationState } from '../revocation/revocation-state.js';
 import { SessionActivity } from '../request/session-activity.js';
