@@ -22,3 +22,4 @@ export { jwtRevocationEntitySet, type JwtRevocationEntitySet } from '../storage/
 export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';
+export { InMemoryTokenStore } from '../storage/in-memory/in-memory-token.store.js';
