@@ -9,20 +9,28 @@ export interface NewSession {
   tokens: Omit<TokenRecord, 'subjectVersion'>[];
   /** The subject's epoch when the app checked the credentials; another epoch now means no session. Null: no check. */
   epoch: number | null;
-  /** Live sessions the subject may hold with this one; the oldest beyond it are revoked (`session_limit`). */
+  /**
+   * Live sessions (unrevoked, expiring after `session.createdAt`) the subject
+   * may hold with this one; the oldest beyond it are revoked (`session_limit`),
+   * tokens and all, each with a session event in `evicted`.
+   */
   maxSessions: number;
 }
 
 /** What a login wrote, or why it wrote nothing. */
 export type CreatedSession =
   | { created: true; subjectVersion: number; evicted: RevocationEvent[] }
-  /** A subject-wide revocation (logout everywhere, password change) came after the credentials were checked. */
+  /** A subject-wide revocation (logout everywhere, password change) came after the credentials were checked: nothing was written. */
   | { created: false };
 
 /** What a refresh wrote, or what stopped it. */
 export type RotationResult =
   | { outcome: 'rotated'; subjectVersion: number }
-  /** The token was spent already: its successors (access and refresh) decide between a retry and reuse. */
+  /**
+   * The token was spent already (reported before revoked or expired: a replay
+   * is evidence): its successors (access and refresh, the rows whose
+   * `parentJti` is its jti) decide between a retry and reuse.
+   */
   | { outcome: 'spent'; presented: TokenRecord; successors: TokenRecord[]; session: SessionRecord | null }
   | { outcome: 'invalid' };
 
@@ -35,17 +43,21 @@ export interface RotationRequest {
   createdAfter: number | null;
   /** The session must have been seen after this (epoch ms): its idle timeout. */
   seenAfter: number | null;
+  /**
+   * A rotation writes these to the session row, with `lastSeenAt` = `now` and
+   * `expiresAt` = the latest expiry of the new pair.
+   */
   userAgent: string | null;
   ip: string | null;
 }
 
 /** The durable revocation state an instance loads at boot. */
 export interface RevocationSnapshot {
-  /** Revoked, unexpired access tokens: [jti, expiresAt ms]. */
+  /** Revoked access tokens unexpired at `now`, whenever revoked: [jti, expiresAt ms]. */
   tokens: Array<[string, number]>;
   /** Sessions revoked since `since`: [sessionId, revokedAt ms]. */
   sessions: Array<[string, number]>;
-  /** Subjects that logged out everywhere since `since`: [subject, tokenVersion, revokedAt ms]. */
+  /** Subjects that logged out everywhere (`revokeSubject`) since `since`, once each: [subject, current tokenVersion, latest revokedAt ms]. */
   subjects: Array<[string, number, number]>;
 }
 
@@ -61,7 +73,7 @@ export interface RevokedToken {
   event: RevocationEvent | null;
 }
 
-/** A revoked session; `event` is null when it was revoked already and nothing was written. */
+/** A revoked session (the row after the call); `event` is null when it was revoked already and nothing was written. */
 export interface RevokedSession {
   session: SessionRecord;
   event: RevocationEvent | null;
@@ -88,7 +100,9 @@ export interface SessionPageQuery {
 export interface SweepBatches {
   /**
    * Moves up to `limit` rows that expired before `cutoff` (epoch ms) and that
-   * no check needs any more from the log to the archive, in one transaction.
+   * no check needs any more from the log to the archive (with `archivedAt` =
+   * `now`), in one transaction. A spent refresh row stays while its session is
+   * live at `now` (unrevoked, expiring after it): reuse detection needs it.
    * Returns how many moved.
    */
   archive(cutoff: number, now: number, limit: number): Promise<number>;
@@ -104,7 +118,7 @@ export interface SweepBatches {
 export interface HistoryQuery {
   subject?: string;
   sessionId?: string;
-  /** Tokens that were valid at this time (epoch ms): issued before, expiring after, not revoked by then. */
+  /** Tokens that were valid at this time (epoch ms): issued at or before it, expiring after it, not revoked at or before it. */
   validAt?: number;
   /** Most rows returned. */
   limit: number;
@@ -113,40 +127,57 @@ export interface HistoryQuery {
 /**
  * The storage seam of the module. The default is `TypeOrmTokenStore`; an app
  * replaces it by providing another class under the `TokenStore` token. Every
- * write is one transaction: a call either happens whole or not at all.
+ * write is one transaction: a call either happens whole or not at all. Every
+ * revoke writes its rows and its event(s) in that transaction, and returns the
+ * events for this instance to apply and publish. A revoke never rewrites an
+ * earlier one: a row revoked already keeps its first time and reason.
+ *
+ * Times are epoch ms, given by the caller (`now`), never read from a clock.
+ * `tokenStoreContract` (`nestjs-jwt-revocation/testing`) is what a store must
+ * do, as a test suite: a store proves itself by passing it.
  */
 export abstract class TokenStore {
   /**
    * Writes a new session and its tokens while holding the subject's row, so
    * a login and a subject-wide revocation never interleave: refuses when the
-   * epoch moved, evicts the oldest sessions past `maxSessions`.
+   * epoch moved, evicts the oldest sessions past `maxSessions`. The tokens get
+   * the subject's current token version, which `subjectVersion` returns.
    */
   abstract createSession(input: NewSession): Promise<CreatedSession>;
   /** The subject's epoch (0 for a subject never seen): read it before checking credentials. */
   abstract subjectEpoch(subject: string): Promise<number>;
-  /** Exchanges a refresh token for a new pair, atomically: of concurrent calls with one token, one rotates. */
-  abstract rotate(request: RotationRequest): Promise<RotationResult>;
-  /** A refresh token's row by the hash of the token. */
-  abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
   /**
-   * Every revoke writes its rows and its event(s) in one transaction, and
-   * returns the events for this instance to apply and publish.
+   * Exchanges a refresh token for a new pair, atomically: of concurrent calls
+   * with one token, one rotates and the others answer `spent`, with its pair.
+   * `invalid` (writing nothing) for an unknown, revoked or expired (at or
+   * before `now`) token, a revoked session, one created or last seen at or
+   * before `createdAfter`/`seenAfter`, and a token issued under an older
+   * token version of its subject.
    */
-  /** Marks one token revoked (idempotent). Null when the jti is unknown. */
+  abstract rotate(request: RotationRequest): Promise<RotationResult>;
+  /** A refresh token's row in the log by the hash of the token, spent or not. */
+  abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
+  /** Marks one token revoked (idempotent). Null when the jti is unknown (not in the log). */
   abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
-  /** Marks a session and all its tokens revoked (idempotent). Null when the session is unknown. */
+  /** Marks a session and all its tokens revoked (idempotent): one session event when it was live. Null when the session is unknown. */
   abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null>;
   /**
    * Revokes the session of a token the log may not know, writing a revoked
-   * session row for it when there is none, so every instance (and the next
-   * boot) refuses it. Null event: it was revoked already.
+   * session row for it (expiring with the token) when there is none, so every
+   * instance (and the next boot) refuses it; a session the log knows is
+   * revoked as `revokeSession` does. Null event: it was revoked already.
    */
   abstract revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null>;
-  /** Raises the subject's token version and epoch and marks its sessions and tokens revoked. */
+  /**
+   * Raises the subject's token version and epoch by one (a subject never seen
+   * starts at 0), marks its live sessions and unexpired tokens revoked, and
+   * records one `subject` event with the new version. Concurrent calls each
+   * count, and each returns a version of its own.
+   */
   abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }>;
-  /** Raises the subject's epoch and revokes every live session of it but one; one event per session it revoked. */
+  /** Raises the subject's epoch (not its token version) and revokes every live session of it but one, tokens and all; one event per session it revoked. */
   abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]>;
-  /** Events that happened after `since` (epoch ms), in sequence order: an instance's catch-up. */
+  /** Events whose `at` is after `since` (epoch ms, strictly), in sequence order (the order written, not `at`'s): an instance's catch-up. */
   abstract loadEvents(since: number): Promise<RevocationEvent[]>;
   /** What must be in memory at boot: revocations that can still matter at `now`. */
   abstract loadRevocations(now: number, since: number): Promise<RevocationSnapshot>;
@@ -154,19 +185,29 @@ export abstract class TokenStore {
   abstract loadActiveAccessTokens(now: number): Promise<Array<[string, number]>>;
   /** Allowlist mode: one active access token's expiry, or null. */
   abstract findActiveAccessToken(jti: string, now: number): Promise<number | null>;
+  /** A row of the log (not the archive), access or refresh, as written. */
   abstract findToken(jti: string): Promise<TokenRecord | null>;
   abstract findSession(sessionId: string): Promise<SessionRecord | null>;
-  /** Live sessions of a subject, newest first (creation time, then id, both descending), at most `page.limit`. */
+  /**
+   * Live sessions (unrevoked, expiring after `now`) of a subject, newest first
+   * (creation time, then id, both descending), those after `page.after` in
+   * that order, at most `page.limit`.
+   */
   abstract listActiveSessions(subject: string, now: number, page: SessionPageQuery): Promise<SessionRecord[]>;
-  /** Writes "last seen" times gathered in memory: sessionId -> epoch ms. */
+  /** Writes "last seen" times gathered in memory: sessionId -> epoch ms. Only ever moves a time forward; unknown sessions are skipped. */
   abstract touchSessions(lastSeen: Map<string, number>): Promise<void>;
   /**
    * Runs `work` while holding the sweep lock, one holder across every
-   * instance on the database; resolves null at once when another holds it.
+   * instance on the database; resolves null at once, without calling `work`,
+   * when another holds it. The lock is freed when `work` settles; its
+   * rejection is passed on.
    */
   abstract sweep<T>(work: (batches: SweepBatches) => Promise<T>): Promise<T | null>;
-  /** How many log rows expired before `cutoff` (progress reports). */
+  /** How many log rows (of either type, rows the archive keeps too) expired before `cutoff` (progress reports). */
   abstract countExpired(cutoff: number): Promise<number>;
-  /** Token rows from the log and the archive, newest first. */
+  /**
+   * Token rows from the log (`archivedAt` null) and the archive matching every
+   * filter given, newest first by `issuedAt`, at most `query.limit`.
+   */
   abstract findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>>;
 }
