@@ -20,6 +20,14 @@ import { SessionActivity } from './request/session-activity.js';
 import { TypeOrmTokenStore } from './storage/typeorm/typeorm-token.store.js';
 import { SubjectValidator } from './request/subject-validator.js';
 import { TokenLogService } from './tokens/token-log.service.js';
+import { TokenIssuer } from './tokens/token-issuer.js';
+import { RefreshRotation } from './tokens/refresh-rotation.js';
+import { SessionLifetime } from './tokens/session-lifetime.js';
+import { SessionList } from './tokens/session-list.js';
+import { TokenRevoker } from './revocation/token-revoker.js';
+import { PresentedTokens } from './oauth/presented-tokens.js';
+import { TokenRevocation } from './oauth/token-revocation.js';
+import { TokenIntrospection } from './oauth/token-introspection.js';
 import { KeyRing } from './tokens/key-ring.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { TokenEvents } from './tokens/token-events.js';
@@ -56,6 +64,14 @@ export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, d
     SessionActivity,
     SubjectValidator,
     TokenLogService,
+    TokenIssuer,
+    RefreshRotation,
+    SessionLifetime,
+    SessionList,
+    TokenRevoker,
+    PresentedTokens,
+    TokenRevocation,
+    TokenIntrospection,
     ArchiveSweeper,
     RevocableJwtStrategy,
     LogoutInterceptor,

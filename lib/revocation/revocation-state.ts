@@ -2,6 +2,8 @@ import { Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy, 
 import { ExpiringSet } from './expiring-set.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { TokenStore } from '../storage/token-store.interface.js';
+import { StaleStateException } from '../errors/stale-state.exception.js';
+import { stored } from '../storage/stored.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
@@ -101,6 +103,19 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
       .finally(() => this.lookups.delete(jti));
     this.lookups.set(jti, lookup);
     return lookup;
+  }
+
+  /**
+   * The guard's question, asked outside a request: true when verified claims
+   * belong to a revoked token, session or subject (or, in allowlist mode, a
+   * jti not active in the log). A 503 when the state is too old to trust or
+   * the look-up fails: neither yes nor no.
+   */
+  async isRevoked(claims: VerifiedToken): Promise<boolean> {
+    const verdict = this.verdict(claims);
+    if (verdict === 'stale') throw new StaleStateException();
+    if (verdict === 'unknown') return !(await stored(this.isActiveInStore(claims.jti)));
+    return verdict === 'revoked';
   }
 
   trustUntil(at: number): void {

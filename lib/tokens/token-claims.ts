@@ -13,8 +13,9 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 
 /**
  * What an access token must look like beyond its signature, in one place for
- * the guard and for introspection: the checks jsonwebtoken does not make.
- * Anything else is a 401.
+ * the guard and for introspection: the checks jsonwebtoken does not make,
+ * and the registered claims (exp, nbf, iss, aud) by its rules. Anything else
+ * is a 401.
  */
 export function checkAccessToken(header: unknown, payload: unknown, config: JwtRevocationConfig, now: number): VerifiedToken {
   if (header === null || typeof header !== 'object') throw new InvalidTokenException();
@@ -42,5 +43,22 @@ export function checkAccessToken(header: unknown, payload: unknown, config: JwtR
   ) {
     throw new InvalidTokenException();
   }
+  // The registered claims, by jsonwebtoken's rules: the guard's passport-jwt
+  // checks them too, and introspection relies on these alone.
+  if (
+    now >= claims.exp + tolerance ||
+    (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > now + tolerance)) ||
+    (config.issuer !== undefined && claims.iss !== config.issuer) ||
+    (config.audience !== undefined && !audienceMatches(claims.aud, config.audience))
+  ) {
+    throw new InvalidTokenException();
+  }
   return claims as VerifiedToken;
+}
+
+/** jsonwebtoken's rule: some audience of the token is one the module accepts. */
+function audienceMatches(aud: unknown, accepted: string | string[]): boolean {
+  const wanted = Array.isArray(accepted) ? accepted : [accepted];
+  const given = Array.isArray(aud) ? aud : [aud];
+  return given.some((value) => wanted.includes(value as string));
 }

@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { InvalidTokenException } from '../errors/invalid-token.exception.js';
+import type { IssueContext, IssuedTokens } from '../interfaces/issued-tokens.interface.js';
+import type { SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
+import { SessionActivity } from '../request/session-activity.js';
+import { TokenRevoker } from '../revocation/token-revoker.js';
+import { stored } from '../storage/stored.js';
+import { TokenStore } from '../storage/token-store.interface.js';
+import { RefreshSuccessor } from './refresh-successor.js';
+import { SessionLifetime } from './session-lifetime.js';
+import { TokenEvents } from './token-events.js';
+import { TokenIssuer, type NewTokenRow } from './token-issuer.js';
+import { clip, hashRefreshToken } from './token-input.js';
+
+/**
+ * Refresh-token rotation: a new pair in the same session for a live refresh
+ * token, the same pair again for the immediately previous one within the
+ * grace window, and the whole session revoked for any other spent token.
+ */
+@Injectable()
+export class RefreshRotation {
+  constructor(
+    private readonly config: JwtRevocationConfig,
+    private readonly store: TokenStore,
+    private readonly issuer: TokenIssuer,
+    private readonly successor: RefreshSuccessor,
+    private readonly lifetime: SessionLifetime,
+    private readonly activity: SessionActivity,
+    private readonly revoker: TokenRevoker,
+    private readonly events: TokenEvents,
+  ) {}
+
+  /** See `TokenLogService.refresh()`. */
+  async refresh(refreshToken: string, context: IssueContext): Promise<IssuedTokens> {
+    if (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 256) {
+      throw new InvalidTokenException('Invalid refresh token');
+    }
+    const now = Date.now();
+    const { sessionMaxLifetime, sessionIdleTimeout } = this.config;
+    let pending: { access: NewTokenRow; refresh: NewTokenRow; token: string } | undefined;
+    // The idle timeout counts requests through the guard too: write this instance's last-seen times first.
+    if (sessionIdleTimeout !== undefined) await this.activity.flush();
+    const result = await stored(
+      this.store.rotate({
+        tokenHash: hashRefreshToken(refreshToken),
+        now,
+        createdAfter: sessionMaxLifetime === undefined ? null : now - sessionMaxLifetime * 1000,
+        seenAfter: sessionIdleTimeout === undefined ? null : now - sessionIdleTimeout * 1000,
+        userAgent: clip(context.userAgent, 512),
+        ip: clip(context.ip, 64),
+        next: (presented, session) => {
+          // The session's absolute end caps both tokens: the grace window and a late refresh never extend it.
+          const end = this.lifetime.end(session.createdAt);
+          const access = this.issuer.accessRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
+          const refresh = this.issuer.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
+          const token = this.successor.of(refreshToken, presented.jti);
+          refresh.tokenHash = hashRefreshToken(token);
+          pending = { access, refresh, token };
+          return [access, refresh];
+        },
+      }),
+    );
+    if (result.outcome === 'rotated' && pending) {
+      const { access, refresh, token } = pending;
+      this.events.emit({ type: 'refreshed', subject: access.subject, sessionId: access.sessionId, jti: access.jti, parentJti: refresh.parentJti as string });
+      return this.issuer.handOut(access, result.subjectVersion, token, refresh.expiresAt);
+    }
+    if (result.outcome === 'spent') return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
+    throw new InvalidTokenException('Invalid refresh token');
+  }
+
+  /** A spent refresh token again: the same pair inside the grace window, else reuse and the session dies. */
+  private async replayOrRevoke(
+    refreshToken: string,
+    presented: TokenRecord,
+    successors: TokenRecord[],
+    session: SessionRecord | null,
+    now: number,
+  ): Promise<IssuedTokens> {
+    const access = successors.find((t) => t.tokenType === 'access');
+    const refresh = successors.find((t) => t.tokenType === 'refresh');
+    const successorToken = refresh && this.successor.find(refreshToken, presented.jti, (candidate) => hashRefreshToken(candidate) === refresh.tokenHash);
+    const inGrace =
+      presented.spentAt !== null &&
+      this.config.refreshReuseGrace > 0 &&
+      now - presented.spentAt <= this.config.refreshReuseGrace * 1000 &&
+      this.lifetime.isLive(session, now) &&
+      // Only the immediately previous token: its successor must still be the live end of the chain.
+      refresh !== undefined &&
+      refresh.spentAt === null &&
+      refresh.revokedAt === null &&
+      successorToken !== undefined &&
+      access !== undefined &&
+      access.revokedAt === null;
+    if (inGrace) return this.issuer.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
+    // Theft only if this call is what ended the session: one a logout (or
+    // anything else) revoked meanwhile is no alarm.
+    if (session && session.revokedAt === null && (await this.revoker.revokeSession(presented.sessionId, 'refresh_reuse'))) {
+      this.events.emit({ type: 'reuse_detected', subject: presented.subject, sessionId: presented.sessionId, jti: presented.jti });
+    }
+    throw new InvalidTokenException('Invalid refresh token');
+  }
+}
