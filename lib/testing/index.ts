@@ -23,3 +23,12 @@ export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';
 export { InMemoryTokenStore } from '../storage/in-memory/in-memory-token.store.js';
+export {
+  tokenStoreContract,
+  type ContractExpect,
+  type ContractMatchers,
+  type ContractStore,
+  type ContractTestApi,
+  type MakeContractStore,
+  type TokenStoreContractOptions,
+} from './token-store.contract.js';
