@@ -1,4 +1,9 @@
-import { topic, type ContractTestApi, type MakeContractStore, type TokenStoreContractOptions } from './contract/context.js';
+import {
+  topic,
+  type ContractTestApi,
+  type MakeContractStore,
+  type TokenStoreContractOptions,
+} from './contract/context.js';
 import { eventCases } from './contract/events.contract.js';
 import { historyCases } from './contract/history.contract.js';
 import { revocationCases } from './contract/revocation.contract.js';
@@ -35,7 +40,12 @@ export type {
  *   { describe, it, expect, beforeAll, afterAll });
  * ```
  */
-export function tokenStoreContract(name: string, makeStore: MakeContractStore, t: ContractTestApi, options: TokenStoreContractOptions = {}): void {
+export function tokenStoreContract(
+  name: string,
+  makeStore: MakeContractStore,
+  t: ContractTestApi,
+  options: TokenStoreContractOptions = {},
+): void {
   t.describe(`TokenStore contract: ${name}`, () => {
     topic(t, makeStore, options, 'sessions', sessionCases);
     topic(t, makeStore, options, 'rotation', rotationCases);

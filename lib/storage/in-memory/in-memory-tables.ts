@@ -1,6 +1,11 @@
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
-import type { ArchivedTokenRecord, SessionRecord, SubjectStateRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
+import type {
+  ArchivedTokenRecord,
+  SessionRecord,
+  SubjectStateRecord,
+  TokenRecord,
+} from '../../interfaces/token-record.interface.js';
 
 /** Copies in and out: a caller changing a record it was given never changes the store. */
 export const copy = <T>(value: T): T => structuredClone(value);
@@ -8,7 +13,8 @@ export const copy = <T>(value: T): T => structuredClone(value);
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Oldest first by `createdAt`, then `sessionId`. */
-export const oldestFirst = (a: SessionRecord, b: SessionRecord) => a.createdAt - b.createdAt || compare(a.sessionId, b.sessionId);
+export const oldestFirst = (a: SessionRecord, b: SessionRecord) =>
+  a.createdAt - b.createdAt || compare(a.sessionId, b.sessionId);
 
 /** Newest first by `issuedAt`, then `jti` ascending. */
 export const newestIssuedFirst = (a: TokenRecord, b: TokenRecord) => b.issuedAt - a.issuedAt || compare(a.jti, b.jti);
@@ -34,7 +40,8 @@ export class InMemoryTables {
   /** The subject's state, created for a subject never seen. */
   subjectState(subject: string): SubjectStateRecord {
     let state = this.subjects.get(subject);
-    if (!state) this.subjects.set(subject, (state = { subject, tokenVersion: 0, epoch: 0, revokedAt: null, revokeReason: null }));
+    if (!state)
+      this.subjects.set(subject, (state = { subject, tokenVersion: 0, epoch: 0, revokedAt: null, revokeReason: null }));
     return state;
   }
 
@@ -57,7 +64,8 @@ export class InMemoryTables {
     const seen = new Set<string>();
     for (const row of rows) {
       if (this.tokens.has(row.jti) || seen.has(row.jti)) throw new Error(`token ${row.jti} exists already`);
-      if (row.tokenHash !== null && (this.hashes.has(row.tokenHash) || seen.has(row.tokenHash))) throw new Error('a token with this hash exists already');
+      if (row.tokenHash !== null && (this.hashes.has(row.tokenHash) || seen.has(row.tokenHash)))
+        throw new Error('a token with this hash exists already');
       seen.add(row.jti);
       if (row.tokenHash !== null) seen.add(row.tokenHash);
     }
@@ -91,7 +99,11 @@ export class InMemoryTables {
   }
 
   /** Marks a row revoked unless it is already: a revoke never rewrites an earlier one. True when it changed. */
-  revoke(row: { revokedAt: number | null; revokeReason: RevokeReason | null }, reason: RevokeReason, now: number): boolean {
+  revoke(
+    row: { revokedAt: number | null; revokeReason: RevokeReason | null },
+    reason: RevokeReason,
+    now: number,
+  ): boolean {
     if (row.revokedAt !== null) return false;
     row.revokedAt = now;
     row.revokeReason = reason;

@@ -37,8 +37,14 @@ export class InMemoryTokenStore extends TokenStore {
     if (this.db.sessions.has(session.sessionId)) throw new Error(`session ${session.sessionId} exists already`);
     this.db.assertNew(tokens);
     // The oldest sessions live when this one starts, beyond the ones it may keep.
-    const live = this.db.sessionsOf(session.subject, (s) => s.revokedAt === null && s.expiresAt > session.createdAt).sort(oldestFirst);
-    const evicted = this.db.revokeSessions(live.slice(0, Math.max(0, live.length - (maxSessions - 1))), 'session_limit', session.createdAt);
+    const live = this.db
+      .sessionsOf(session.subject, (s) => s.revokedAt === null && s.expiresAt > session.createdAt)
+      .sort(oldestFirst);
+    const evicted = this.db.revokeSessions(
+      live.slice(0, Math.max(0, live.length - (maxSessions - 1))),
+      'session_limit',
+      session.createdAt,
+    );
     this.db.sessions.set(session.sessionId, copy(session));
     this.db.insert(tokens, state.tokenVersion);
     return { created: true, subjectVersion: state.tokenVersion, evicted };
@@ -102,13 +108,27 @@ export class InMemoryTokenStore extends TokenStore {
     let session = this.db.sessions.get(token.sessionId);
     if (!session) {
       const { sessionId, subject, issuedAt: createdAt, expiresAt } = token;
-      session = { sessionId, subject, createdAt, lastSeenAt: now, expiresAt, revokedAt: null, revokeReason: null, userAgent: null, ip: null };
+      session = {
+        sessionId,
+        subject,
+        createdAt,
+        lastSeenAt: now,
+        expiresAt,
+        revokedAt: null,
+        revokeReason: null,
+        userAgent: null,
+        ip: null,
+      };
       this.db.sessions.set(sessionId, session);
     }
     return this.db.revokeSession(session, reason, now) ? this.db.record('session', token.sessionId, 0, now) : null;
   }
 
-  async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }> {
+  async revokeSubject(
+    subject: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<{ version: number; event: RevocationEvent }> {
     const state = this.db.subjectState(subject);
     state.tokenVersion++;
     state.epoch++;
@@ -120,9 +140,16 @@ export class InMemoryTokenStore extends TokenStore {
     return { version: state.tokenVersion, event: this.db.record('subject', subject, state.tokenVersion, now) };
   }
 
-  async revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]> {
+  async revokeOtherSessions(
+    subject: string,
+    keepSessionId: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<RevocationEvent[]> {
     this.db.subjectState(subject).epoch++;
-    const others = this.db.sessionsOf(subject, (s) => s.revokedAt === null && s.sessionId !== keepSessionId).sort(oldestFirst);
+    const others = this.db
+      .sessionsOf(subject, (s) => s.revokedAt === null && s.sessionId !== keepSessionId)
+      .sort(oldestFirst);
     return this.db.revokeSessions(others, reason, now);
   }
 
@@ -133,7 +160,8 @@ export class InMemoryTokenStore extends TokenStore {
   async loadRevocations(now: number, since: number): Promise<RevocationSnapshot> {
     const snapshot: RevocationSnapshot = { tokens: [], sessions: [], subjects: [] };
     for (const t of this.db.tokens.values()) {
-      if (t.tokenType === 'access' && t.revokedAt !== null && t.expiresAt > now) snapshot.tokens.push([t.jti, t.expiresAt]);
+      if (t.tokenType === 'access' && t.revokedAt !== null && t.expiresAt > now)
+        snapshot.tokens.push([t.jti, t.expiresAt]);
     }
     for (const s of this.db.sessions.values()) {
       if (s.revokedAt !== null && s.revokedAt > since) snapshot.sessions.push([s.sessionId, s.revokedAt]);
@@ -164,7 +192,10 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   async listActiveSessions(subject: string, now: number, { limit, after }: SessionPageQuery): Promise<SessionRecord[]> {
-    const before = (s: SessionRecord) => after === null || s.createdAt < after.createdAt || (s.createdAt === after.createdAt && s.sessionId < after.sessionId);
+    const before = (s: SessionRecord) =>
+      after === null ||
+      s.createdAt < after.createdAt ||
+      (s.createdAt === after.createdAt && s.sessionId < after.sessionId);
     const rows = this.db.sessionsOf(subject, (s) => s.revokedAt === null && s.expiresAt > now && before(s));
     return copy(rows.sort((a, b) => oldestFirst(b, a)).slice(0, limit));
   }
@@ -189,7 +220,8 @@ export class InMemoryTokenStore extends TokenStore {
         },
         purgeSessions: async (cutoff, limit) => {
           // Every token of the session in the log expired before the cutoff too.
-          const over = (s: SessionRecord) => s.expiresAt < cutoff && this.db.tokensOf(s.sessionId).every((t) => t.expiresAt < cutoff);
+          const over = (s: SessionRecord) =>
+            s.expiresAt < cutoff && this.db.tokensOf(s.sessionId).every((t) => t.expiresAt < cutoff);
           const due = [...this.db.sessions.values()].filter(over).slice(0, limit);
           for (const session of due) this.db.sessions.delete(session.sessionId);
           return due.length;
@@ -233,7 +265,13 @@ export class InMemoryTokenStore extends TokenStore {
   private archiveBatch(cutoff: number, now: number, limit: number): number {
     const needed = (t: TokenRecord) => {
       const session = this.db.sessions.get(t.sessionId);
-      return t.tokenType === 'refresh' && t.spentAt !== null && session !== undefined && session.revokedAt === null && session.expiresAt > now;
+      return (
+        t.tokenType === 'refresh' &&
+        t.spentAt !== null &&
+        session !== undefined &&
+        session.revokedAt === null &&
+        session.expiresAt > now
+      );
     };
     const due = [...this.db.tokens.values()].filter((t) => t.expiresAt < cutoff && !needed(t));
     const batch = due.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);

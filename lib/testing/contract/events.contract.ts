@@ -27,7 +27,13 @@ export function eventCases({ it, describe, expect, store }: ContractContext): vo
       };
       push((await store().revokeToken(a.access.jti, 'logout', w + 1))?.event);
       push((await store().revokeSession(a.session.sessionId, 'logout', w + 2))?.event);
-      push(await store().revokePresented({ subject, sessionId: uid('sid'), jti: uid('jti'), issuedAt: w, expiresAt: w + HOUR }, 'logout', w + 3));
+      push(
+        await store().revokePresented(
+          { subject, sessionId: uid('sid'), jti: uid('jti'), issuedAt: w, expiresAt: w + HOUR },
+          'logout',
+          w + 3,
+        ),
+      );
       written.push(...(await store().revokeOtherSessions(subject, b.session.sessionId, 'password_change', w + 4)));
       const capped = await store().createSession(login(subject, { at: w + 5, maxSessions: 1 }).input);
       if (capped.created) written.push(...capped.evicted);
@@ -54,13 +60,20 @@ export function eventCases({ it, describe, expect, store }: ContractContext): vo
   describe('loadRevocations', () => {
     it('tokens: every revoked access token unexpired at now, whatever `since`; no refresh token', async () => {
       const w = T0 + 30 * DAY;
-      const [live, ended, refresh, untouched] = [await loggedIn(w), await loggedIn(w - 30 * MINUTE), await loggedIn(w), await loggedIn(w)];
-      for (const jti of [live.access.jti, ended.access.jti, refresh.refresh.jti]) await store().revokeToken(jti, 'logout', w + 1);
+      const [live, ended, refresh, untouched] = [
+        await loggedIn(w),
+        await loggedIn(w - 30 * MINUTE),
+        await loggedIn(w),
+        await loggedIn(w),
+      ];
+      for (const jti of [live.access.jti, ended.access.jti, refresh.refresh.jti])
+        await store().revokeToken(jti, 'logout', w + 1);
       const now = ended.access.expiresAt; // expired exactly now
 
       const { tokens } = await store().loadRevocations(now, w + 2);
       expect(has(tokens, live.access.jti)).toEqual([[live.access.jti, live.access.expiresAt]]);
-      for (const jti of [ended.access.jti, refresh.refresh.jti, untouched.access.jti]) expect(has(tokens, jti)).toEqual([]);
+      for (const jti of [ended.access.jti, refresh.refresh.jti, untouched.access.jti])
+        expect(has(tokens, jti)).toEqual([]);
       const earlier = (await store().loadRevocations(now - 1, w + 2)).tokens;
       expect(has(earlier, ended.access.jti)).toEqual([[ended.access.jti, ended.access.expiresAt]]);
     });
@@ -92,14 +105,20 @@ export function eventCases({ it, describe, expect, store }: ContractContext): vo
   describe('allowlist look-ups', () => {
     it('loadActiveAccessTokens and findActiveAccessToken: unrevoked access tokens unexpired at now', async () => {
       const w = T0 + 60 * DAY;
-      const [live, revoked, session, ended] = [await loggedIn(w), await loggedIn(w), await loggedIn(w), await loggedIn(w - 30 * MINUTE)];
+      const [live, revoked, session, ended] = [
+        await loggedIn(w),
+        await loggedIn(w),
+        await loggedIn(w),
+        await loggedIn(w - 30 * MINUTE),
+      ];
       await store().revokeToken(revoked.access.jti, 'logout', w + 1);
       await store().revokeSession(session.session.sessionId, 'logout', w + 1);
       const now = ended.access.expiresAt;
 
       const active = await store().loadActiveAccessTokens(now);
       expect(has(active, live.access.jti)).toEqual([[live.access.jti, live.access.expiresAt]]);
-      for (const jti of [revoked.access.jti, session.access.jti, ended.access.jti, live.refresh.jti]) expect(has(active, jti)).toEqual([]);
+      for (const jti of [revoked.access.jti, session.access.jti, ended.access.jti, live.refresh.jti])
+        expect(has(active, jti)).toEqual([]);
 
       expect(await store().findActiveAccessToken(live.access.jti, now)).toBe(live.access.expiresAt);
       for (const jti of [revoked.access.jti, session.access.jti, ended.access.jti, live.refresh.jti, uid('nojti')]) {

@@ -27,7 +27,8 @@ export function uid(tag: string): string {
 export const hashOf = (seed: string) => createHash('sha256').update(seed).digest('hex');
 
 /** Sorted by jti, to compare sets of rows. */
-export const byJti = <T extends { jti: string }>(rows: T[]) => [...rows].sort((a, b) => (a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0));
+export const byJti = <T extends { jti: string }>(rows: T[]) =>
+  [...rows].sort((a, b) => (a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0));
 
 export interface TokenOptions {
   /** Access token lifetime, ms. Default an hour. */
@@ -56,12 +57,41 @@ export interface Login {
   hash: string;
 }
 
-export function tokenPair(subject: string, sessionId: string, at: number, parentJti: string | null, options: TokenOptions = {}): [NewToken, NewToken] {
+export function tokenPair(
+  subject: string,
+  sessionId: string,
+  at: number,
+  parentJti: string | null,
+  options: TokenOptions = {},
+): [NewToken, NewToken] {
   const { accessTtl = HOUR, refreshTtl = DAY, claims = null, userAgent = null, ip = null } = options;
-  const common = { subject, sessionId, issuedAt: at, revokedAt: null, revokeReason: null, userAgent, ip, claims, parentJti, spentAt: null };
-  const access: NewToken = { ...common, jti: uid('at'), tokenType: 'access', expiresAt: at + accessTtl, tokenHash: null };
+  const common = {
+    subject,
+    sessionId,
+    issuedAt: at,
+    revokedAt: null,
+    revokeReason: null,
+    userAgent,
+    ip,
+    claims,
+    parentJti,
+    spentAt: null,
+  };
+  const access: NewToken = {
+    ...common,
+    jti: uid('at'),
+    tokenType: 'access',
+    expiresAt: at + accessTtl,
+    tokenHash: null,
+  };
   const refreshJti = uid('rt');
-  const refresh: NewToken = { ...common, jti: refreshJti, tokenType: 'refresh', expiresAt: at + refreshTtl, tokenHash: hashOf(refreshJti) };
+  const refresh: NewToken = {
+    ...common,
+    jti: refreshJti,
+    tokenType: 'refresh',
+    expiresAt: at + refreshTtl,
+    tokenHash: hashOf(refreshJti),
+  };
   return [access, refresh];
 }
 
@@ -79,7 +109,13 @@ export function login(subject: string, options: LoginOptions = {}): Login {
     userAgent: options.userAgent ?? null,
     ip: options.ip ?? null,
   };
-  return { input: { session, tokens: [access, refresh], epoch, maxSessions }, session, access, refresh, hash: refresh.tokenHash as string };
+  return {
+    input: { session, tokens: [access, refresh], epoch, maxSessions },
+    session,
+    access,
+    refresh,
+    hash: refresh.tokenHash as string,
+  };
 }
 
 /** A rotation request that records the pairs its `next` builds (the last is what a winner wrote). */
@@ -90,7 +126,11 @@ export interface Rotation {
   given: { presented: TokenRecord; session: SessionRecord } | null;
 }
 
-export function rotation(hash: string, now: number, options: Partial<Omit<RotationRequest, 'tokenHash' | 'now' | 'next'>> & TokenOptions = {}): Rotation {
+export function rotation(
+  hash: string,
+  now: number,
+  options: Partial<Omit<RotationRequest, 'tokenHash' | 'now' | 'next'>> & TokenOptions = {},
+): Rotation {
   const out: Rotation = {
     built: [],
     given: null,
@@ -103,7 +143,10 @@ export function rotation(hash: string, now: number, options: Partial<Omit<Rotati
       ip: options.ip ?? null,
       next: (presented, session) => {
         out.given = { presented, session };
-        const pair = tokenPair(presented.subject, presented.sessionId, now, presented.jti, { ...options, claims: presented.claims });
+        const pair = tokenPair(presented.subject, presented.sessionId, now, presented.jti, {
+          ...options,
+          claims: presented.claims,
+        });
         out.built.push(pair);
         return pair;
       },

@@ -56,8 +56,12 @@ export function historyCases({ it, describe, expect, store }: ContractContext): 
       const subject = uid('his');
       const { b, c } = await threeSessions(subject);
       await archive(T0 + 4 * HOUR);
-      expect(jtis(await store().findHistory({ sessionId: c.session.sessionId, limit: 100 }))).toEqual(jtis([c.access, c.refresh]));
-      expect(jtis(await store().findHistory({ sessionId: b.session.sessionId, limit: 100 }))).toEqual(jtis([b.access, b.refresh]));
+      expect(jtis(await store().findHistory({ sessionId: c.session.sessionId, limit: 100 }))).toEqual(
+        jtis([c.access, c.refresh]),
+      );
+      expect(jtis(await store().findHistory({ sessionId: b.session.sessionId, limit: 100 }))).toEqual(
+        jtis([b.access, b.refresh]),
+      );
       expect(await store().findHistory({ sessionId: uid('nosid'), limit: 100 })).toEqual([]);
     });
 
@@ -66,13 +70,16 @@ export function historyCases({ it, describe, expect, store }: ContractContext): 
       const { b, c } = await threeSessions(subject);
       await archive(T0 + 4 * HOUR);
       expect(jtis(await store().findHistory({ subject, limit: 2 }))).toEqual(jtis([c.access, c.refresh]));
-      expect(jtis(await store().findHistory({ subject, limit: 4 }))).toEqual(jtis([b.access, b.refresh, c.access, c.refresh]));
+      expect(jtis(await store().findHistory({ subject, limit: 4 }))).toEqual(
+        jtis([b.access, b.refresh, c.access, c.refresh]),
+      );
     });
 
     it('validAt: rows issued at or before it, expiring after it, and not revoked at or before it', async () => {
       const v = T0 + 200 * DAY;
       const subject = uid('valid');
-      const at = (offset: number, ttl: number) => loggedIn(subject, { at: v + offset, accessTtl: ttl, refreshTtl: ttl });
+      const at = (offset: number, ttl: number) =>
+        loggedIn(subject, { at: v + offset, accessTtl: ttl, refreshTtl: ttl });
       const valid = await at(-10, 3 * HOUR); // issued before, expires after (and stays in the log)
       const issuedThen = await at(0, 10); // issued at v
       await at(1, 10); // issued after v

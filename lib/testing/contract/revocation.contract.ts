@@ -25,13 +25,21 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
       });
       expect(await store().findToken(access.jti)).toMatchObject({ revokedAt: now, revokeReason: 'logout' });
 
-      expect(await store().revokeToken(access.jti, 'compromised', now + 1)).toMatchObject({ jti: access.jti, changed: false, event: null });
+      expect(await store().revokeToken(access.jti, 'compromised', now + 1)).toMatchObject({
+        jti: access.jti,
+        changed: false,
+        event: null,
+      });
       expect(await store().findToken(access.jti)).toMatchObject({ revokedAt: now, revokeReason: 'logout' });
     });
 
     it('revokes a refresh token with no event (refresh tokens are checked in the store)', async () => {
       const l = await loggedIn();
-      expect(await store().revokeToken(l.refresh.jti, 'logout', T0 + 1)).toMatchObject({ tokenType: 'refresh', changed: true, event: null });
+      expect(await store().revokeToken(l.refresh.jti, 'logout', T0 + 1)).toMatchObject({
+        tokenType: 'refresh',
+        changed: true,
+        event: null,
+      });
       expect(await store().findToken(l.refresh.jti)).toMatchObject({ revokedAt: T0 + 1, revokeReason: 'logout' });
     });
 
@@ -81,7 +89,12 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
     it('writes a revoked session row for a session it never saw, expiring with the token; an event once, then null', async () => {
       const token = { subject: uid('pre'), sessionId: uid('sid'), jti: uid('jti'), issuedAt: T0, expiresAt: T0 + HOUR };
       const now = T0 + MINUTE;
-      expect(await store().revokePresented(token, 'logout', now)).toMatchObject({ kind: 'session', key: token.sessionId, value: 0, at: now });
+      expect(await store().revokePresented(token, 'logout', now)).toMatchObject({
+        kind: 'session',
+        key: token.sessionId,
+        value: 0,
+        at: now,
+      });
       expect(await store().findSession(token.sessionId)).toMatchObject({
         sessionId: token.sessionId,
         subject: token.subject,
@@ -96,9 +109,22 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
 
     it('revokes a session it knows, tokens and all, as revokeSession does; null when revoked already', async () => {
       const l = await loggedIn();
-      const token = { subject: l.session.subject, sessionId: l.session.sessionId, jti: l.access.jti, issuedAt: T0, expiresAt: l.access.expiresAt };
-      expect(await store().revokePresented(token, 'logout', T0 + 1)).toMatchObject({ kind: 'session', key: l.session.sessionId });
-      expect(await store().findSession(l.session.sessionId)).toEqual({ ...l.session, revokedAt: T0 + 1, revokeReason: 'logout' });
+      const token = {
+        subject: l.session.subject,
+        sessionId: l.session.sessionId,
+        jti: l.access.jti,
+        issuedAt: T0,
+        expiresAt: l.access.expiresAt,
+      };
+      expect(await store().revokePresented(token, 'logout', T0 + 1)).toMatchObject({
+        kind: 'session',
+        key: l.session.sessionId,
+      });
+      expect(await store().findSession(l.session.sessionId)).toEqual({
+        ...l.session,
+        revokedAt: T0 + 1,
+        revokeReason: 'logout',
+      });
       expect(await store().findToken(l.refresh.jti)).toMatchObject({ revokedAt: T0 + 1 });
 
       const m = await loggedIn();
@@ -132,8 +158,14 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
 
     it('works for a subject never seen, and every call raises the version again', async () => {
       const subject = uid('new');
-      expect(await store().revokeSubject(subject, 'subject_deleted', T0)).toMatchObject({ version: 1, event: { value: 1 } });
-      expect(await store().revokeSubject(subject, 'subject_deleted', T0 + 1)).toMatchObject({ version: 2, event: { value: 2 } });
+      expect(await store().revokeSubject(subject, 'subject_deleted', T0)).toMatchObject({
+        version: 1,
+        event: { value: 1 },
+      });
+      expect(await store().revokeSubject(subject, 'subject_deleted', T0 + 1)).toMatchObject({
+        version: 2,
+        event: { value: 2 },
+      });
     });
 
     it('counts every one of concurrent calls: each returns a version of its own', async () => {
@@ -150,7 +182,10 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
         const subject = uid('race');
         const epoch = await store().subjectEpoch(subject);
         const l = login(subject, { epoch });
-        const [created] = await Promise.all([store().createSession(l.input), store().revokeSubject(subject, 'password_change', T0 + 1)]);
+        const [created] = await Promise.all([
+          store().createSession(l.input),
+          store().revokeSubject(subject, 'password_change', T0 + 1),
+        ]);
         const session = await store().findSession(l.session.sessionId);
         if (created.created) expect(session).toMatchObject({ revokedAt: T0 + 1 });
         else expect(session).toBeNull();
@@ -169,7 +204,10 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
       expect(events.map((e) => e.key).sort()).toEqual([a.session.sessionId, c.session.sessionId].sort());
       for (const e of events) expect(e).toMatchObject({ kind: 'session', value: 0, at: now });
       for (const l of [a, c]) {
-        expect(await store().findSession(l.session.sessionId)).toMatchObject({ revokedAt: now, revokeReason: 'password_change' });
+        expect(await store().findSession(l.session.sessionId)).toMatchObject({
+          revokedAt: now,
+          revokeReason: 'password_change',
+        });
         expect(await store().findToken(l.refresh.jti)).toMatchObject({ revokedAt: now });
       }
       expect(await store().findSession(keep.session.sessionId)).toMatchObject({ revokedAt: null });
@@ -178,8 +216,12 @@ export function revocationCases({ it, describe, expect, store, concurrency }: Co
       expect(await store().subjectEpoch(subject)).toBe(1);
       expect(await store().createSession(login(subject, { at: now + 1 }).input)).toMatchObject({ subjectVersion: 0 });
 
-      expect(await store().revokeOtherSessions(subject, keep.session.sessionId, 'password_change', now + 2)).toHaveLength(1);
-      expect(await store().revokeOtherSessions(subject, keep.session.sessionId, 'password_change', now + 3)).toEqual([]);
+      expect(
+        await store().revokeOtherSessions(subject, keep.session.sessionId, 'password_change', now + 2),
+      ).toHaveLength(1);
+      expect(await store().revokeOtherSessions(subject, keep.session.sessionId, 'password_change', now + 3)).toEqual(
+        [],
+      );
     });
   });
 }

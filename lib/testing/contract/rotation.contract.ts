@@ -56,7 +56,9 @@ export function rotationCases({ it, describe, expect, store, concurrency }: Cont
       const l = await loggedIn();
       await store().rotate(rotation(l.hash, T0 + MINUTE).request);
       await store().revokeSession(l.session.sessionId, 'logout', T0 + 2 * MINUTE);
-      expect(await store().rotate(rotation(l.hash, l.refresh.expiresAt + HOUR).request)).toMatchObject({ outcome: 'spent' });
+      expect(await store().rotate(rotation(l.hash, l.refresh.expiresAt + HOUR).request)).toMatchObject({
+        outcome: 'spent',
+      });
     });
 
     it('answers invalid for a hash it does not know', async () => {
@@ -79,16 +81,22 @@ export function rotationCases({ it, describe, expect, store, concurrency }: Cont
       const l = await loggedIn();
       expect(await store().rotate(rotation(l.hash, l.refresh.expiresAt).request)).toEqual({ outcome: 'invalid' });
       await unspent(l);
-      expect(await store().rotate(rotation(l.hash, l.refresh.expiresAt - 1).request)).toMatchObject({ outcome: 'rotated' });
+      expect(await store().rotate(rotation(l.hash, l.refresh.expiresAt - 1).request)).toMatchObject({
+        outcome: 'rotated',
+      });
     });
 
     it('answers invalid for a session created at or before createdAfter, and writes nothing', async () => {
       const l = await loggedIn();
       const now = T0 + HOUR;
-      expect(await store().rotate(rotation(l.hash, now, { createdAfter: l.session.createdAt }).request)).toEqual({ outcome: 'invalid' });
+      expect(await store().rotate(rotation(l.hash, now, { createdAfter: l.session.createdAt }).request)).toEqual({
+        outcome: 'invalid',
+      });
       await unspent(l);
       expect(await store().findSession(l.session.sessionId)).toEqual(l.session);
-      expect(await store().rotate(rotation(l.hash, now, { createdAfter: l.session.createdAt - 1 }).request)).toMatchObject({ outcome: 'rotated' });
+      expect(
+        await store().rotate(rotation(l.hash, now, { createdAfter: l.session.createdAt - 1 }).request),
+      ).toMatchObject({ outcome: 'rotated' });
     });
 
     it('answers invalid for a session last seen at or before seenAfter, and writes nothing', async () => {
@@ -126,7 +134,8 @@ export function rotationCases({ it, describe, expect, store, concurrency }: Cont
       expect(results.filter((result) => result.outcome === 'spent')).toHaveLength(concurrency - 1);
       const pair = winners[0].built[winners[0].built.length - 1];
       for (const result of results) {
-        if (result.outcome === 'spent') expect(byJti(result.successors).map((t) => t.jti)).toEqual(byJti(pair).map((t) => t.jti));
+        if (result.outcome === 'spent')
+          expect(byJti(result.successors).map((t) => t.jti)).toEqual(byJti(pair).map((t) => t.jti));
       }
       // What the losers built (if they built anything) was never written.
       for (const call of calls) {

@@ -5,7 +5,11 @@ import { DAY, HOUR, MINUTE, T0, login, uid } from './fixtures.js';
 export function sessionCases({ it, describe, expect, store }: ContractContext): void {
   describe('createSession', () => {
     it('writes the session and its tokens as given, with the subject version filled in', async () => {
-      const a = login(uid('ada'), { claims: { role: 'admin', scopes: ['a', 'b'], n: 1 }, userAgent: 'Agent/1', ip: '10.0.0.1' });
+      const a = login(uid('ada'), {
+        claims: { role: 'admin', scopes: ['a', 'b'], n: 1 },
+        userAgent: 'Agent/1',
+        ip: '10.0.0.1',
+      });
       expect(await store().createSession(a.input)).toEqual({ created: true, subjectVersion: 0, evicted: [] });
       expect(await store().findSession(a.session.sessionId)).toEqual(a.session);
       expect(await store().findToken(a.access.jti)).toEqual({ ...a.access, subjectVersion: 0 });
@@ -41,7 +45,9 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
       expect(await store().findSession(first.session.sessionId)).toMatchObject({ revokedAt: null });
 
       expect(await store().createSession(login(subject, { at: T0 + 3, epoch }).input)).toMatchObject({ created: true });
-      expect(await store().createSession(login(subject, { at: T0 + 4, epoch: null }).input)).toMatchObject({ created: true });
+      expect(await store().createSession(login(subject, { at: T0 + 4, epoch: null }).input)).toMatchObject({
+        created: true,
+      });
     });
 
     it('past maxSessions, revokes the oldest live sessions (reason session_limit) and returns an event for each', async () => {
@@ -50,7 +56,10 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
       for (const l of logins.slice(0, 3)) await store().createSession({ ...l.input, maxSessions: 3 });
 
       const fourth = await store().createSession({ ...logins[3].input, maxSessions: 3 });
-      expect(fourth).toMatchObject({ created: true, evicted: [{ kind: 'session', key: logins[0].session.sessionId, value: 0 }] });
+      expect(fourth).toMatchObject({
+        created: true,
+        evicted: [{ kind: 'session', key: logins[0].session.sessionId, value: 0 }],
+      });
       expect(await store().findSession(logins[0].session.sessionId)).toMatchObject({ revokeReason: 'session_limit' });
       expect(await store().findToken(logins[0].access.jti)).toMatchObject({ revokeReason: 'session_limit' });
       expect(await store().findToken(logins[0].refresh.jti)).toMatchObject({ revokeReason: 'session_limit' });
@@ -87,7 +96,11 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
       await store().createSession(a.input);
       await store().revokeToken(a.access.jti, 'logout', T0 + 1);
       await store().revokeSession(a.session.sessionId, 'logout', T0 + 2);
-      await store().revokePresented({ subject, sessionId: uid('sid'), jti: uid('jti'), issuedAt: T0, expiresAt: T0 + HOUR }, 'logout', T0 + 3);
+      await store().revokePresented(
+        { subject, sessionId: uid('sid'), jti: uid('jti'), issuedAt: T0, expiresAt: T0 + HOUR },
+        'logout',
+        T0 + 3,
+      );
       expect(await store().subjectEpoch(subject)).toBe(0);
 
       await store().revokeSubject(subject, 'logout_all', T0 + 4);
@@ -110,7 +123,8 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
         [`${base}-e`, at(3)],
         [`${base}-f`, at(4)],
       ];
-      for (const [sessionId, createdAt] of plan) await store().createSession(login(subject, { sessionId, at: createdAt }).input);
+      for (const [sessionId, createdAt] of plan)
+        await store().createSession(login(subject, { sessionId, at: createdAt }).input);
       return base;
     }
 
@@ -133,7 +147,9 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
       const subject = uid('hal');
       const base = await sessionsOf(subject);
       const page = (after: { createdAt: number; sessionId: string } | null) =>
-        store().listActiveSessions(subject, T0, { limit: 2, after }).then((rows) => rows.map((s) => s.sessionId));
+        store()
+          .listActiveSessions(subject, T0, { limit: 2, after })
+          .then((rows) => rows.map((s) => s.sessionId));
       const at = (i: number) => T0 + i * MINUTE;
 
       expect(await page(null)).toEqual([`${base}-f`, `${base}-e`]);
@@ -153,11 +169,22 @@ export function sessionCases({ it, describe, expect, store }: ContractContext): 
       await store().createSession(b.input);
       const [ida, idb] = [a.session.sessionId, b.session.sessionId];
 
-      await store().touchSessions(new Map([[ida, T0 + 10 * MINUTE], [idb, T0 + 20 * MINUTE], [uid('nosid'), T0 + MINUTE]]));
+      await store().touchSessions(
+        new Map([
+          [ida, T0 + 10 * MINUTE],
+          [idb, T0 + 20 * MINUTE],
+          [uid('nosid'), T0 + MINUTE],
+        ]),
+      );
       expect(await store().findSession(ida)).toMatchObject({ lastSeenAt: T0 + 10 * MINUTE });
       expect(await store().findSession(idb)).toMatchObject({ lastSeenAt: T0 + 20 * MINUTE });
 
-      await store().touchSessions(new Map([[ida, T0 + 5 * MINUTE], [idb, T0 + 30 * MINUTE]]));
+      await store().touchSessions(
+        new Map([
+          [ida, T0 + 5 * MINUTE],
+          [idb, T0 + 30 * MINUTE],
+        ]),
+      );
       expect(await store().findSession(ida)).toMatchObject({ lastSeenAt: T0 + 10 * MINUTE });
       expect(await store().findSession(idb)).toMatchObject({ lastSeenAt: T0 + 30 * MINUTE });
       await store().touchSessions(new Map());

@@ -58,7 +58,10 @@ export function sweepCases({ it, describe, expect, store, concurrency }: Contrac
         .sweep(async () => {
           throw boom;
         })
-        .then(() => null, (error: unknown) => error);
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
       expect(failure).toBe(boom);
       expect(await store().sweep(async () => 'after')).toBe('after');
     });
@@ -92,7 +95,11 @@ export function sweepCases({ it, describe, expect, store, concurrency }: Contrac
     it('moves rows that expired before the cutoff, at most limit per call, into the history with archivedAt', async () => {
       const w = T0 + 400 * DAY;
       const subject = uid('arc');
-      const due = [await loggedIn(subject, { at: w }), await loggedIn(subject, { at: w }), await loggedIn(subject, { at: w })];
+      const due = [
+        await loggedIn(subject, { at: w }),
+        await loggedIn(subject, { at: w }),
+        await loggedIn(subject, { at: w }),
+      ];
       const cutoff = w + 2 * HOUR;
       const boundary = await loggedIn(subject, { at: w, accessTtl: 2 * HOUR }); // expires at the cutoff: not before it
       expect(await store().countExpired(cutoff)).toBe(3);
@@ -102,7 +109,9 @@ export function sweepCases({ it, describe, expect, store, concurrency }: Contrac
       const history = await store().findHistory({ subject, limit: 100 });
       for (const l of due) {
         expect(await store().findToken(l.access.jti)).toBeNull();
-        expect(history.filter((row) => row.jti === l.access.jti)).toEqual([{ ...l.access, subjectVersion: 0, archivedAt: cutoff }]);
+        expect(history.filter((row) => row.jti === l.access.jti)).toEqual([
+          { ...l.access, subjectVersion: 0, archivedAt: cutoff },
+        ]);
         expect(await store().findToken(l.refresh.jti)).not.toBeNull();
       }
       expect(await store().findToken(boundary.access.jti)).not.toBeNull();
@@ -144,7 +153,9 @@ export function sweepCases({ it, describe, expect, store, concurrency }: Contrac
       expect(await swept((batches) => batches.archive(w + 4 * HOUR, w + 4 * HOUR, 100))).toBe(4);
 
       expect(await drain((batches) => batches.purgeArchive(w + 2 * HOUR, 2))).toEqual([2, 1, 0]);
-      const archived = (await store().findHistory({ subject, limit: 100 })).filter((row) => row.archivedAt !== null).map((row) => row.jti);
+      const archived = (await store().findHistory({ subject, limit: 100 }))
+        .filter((row) => row.archivedAt !== null)
+        .map((row) => row.jti);
       expect(archived).toEqual([kept.access.jti]);
     });
 
