@@ -1,0 +1,113 @@
+import { In, IsNull, MoreThan, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
+import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
+import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
+import type { SubjectStateRecord } from '../../interfaces/token-record.interface.js';
+import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import { rowLock } from './transactions.js';
+
+/** Keeps IN (...) lists well under every database's parameter limit. */
+const IN_CHUNK = 500;
+
+export function chunks<T>(items: T[], size = IN_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The statements the store's transactions share, each inside the caller's
+ * transaction (`em`): the subject's row (lock, raise, read), revoking
+ * sessions with their tokens, evicting past the session cap, and the event
+ * row every revocation writes for the other instances.
+ */
+export class RevocationRows {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly entities: JwtRevocationEntitySet,
+  ) {}
+
+  /** The subject's row, locked until commit (created first for a subject never seen). */
+  async lockSubject(em: EntityManager, subject: string): Promise<{ tokenVersion: number; epoch: number }> {
+    const read = () =>
+      em.findOne(this.entities.subjectState, { where: { subject }, select: { subject: true, tokenVersion: true, epoch: true }, lock: rowLock(this.dataSource) });
+    // Read first: most logins are of subjects seen before, and skip the insert.
+    const row = (await read()) ?? (await this.ensureSubject(em, subject), await read());
+    if (!row) throw new Error(`subject state row of a new subject could not be created`);
+    return row;
+  }
+
+  /**
+   * Raises counters of the subject's row in place (the increment happens in
+   * the database, so concurrent calls all count), creating the row first for
+   * a subject never seen. The update locks the row until commit, as logins
+   * do (see createSession). Updating before inserting keeps MariaDB from
+   * taking the shared lock of a duplicate insert, which deadlocks with a login.
+   */
+  async raiseSubject(em: EntityManager, subject: string, set: QueryDeepPartialEntity<SubjectStateRecord>): Promise<void> {
+    const update = () => em.createQueryBuilder().update(this.entities.subjectState).set(set).where({ subject }).execute();
+    if ((await update()).affected) return;
+    await this.ensureSubject(em, subject);
+    await update();
+  }
+
+  ensureSubject(em: EntityManager, subject: string): Promise<unknown> {
+    return em
+      .createQueryBuilder()
+      .insert()
+      .into(this.entities.subjectState)
+      .values({ subject, tokenVersion: 0, epoch: 0, revokedAt: null, revokeReason: null })
+      .orIgnore()
+      .execute();
+  }
+
+  async subjectVersion(em: EntityManager, subject: string): Promise<number> {
+    const state = await em.findOne(this.entities.subjectState, {
+      where: { subject },
+      select: { subject: true, tokenVersion: true },
+    });
+    return state?.tokenVersion ?? 0;
+  }
+
+  /** Revokes the oldest live sessions of a subject beyond `keep`, so a new one fits under the cap. */
+  async evictOldestSessions(em: EntityManager, subject: string, keep: number, now: number): Promise<RevocationEvent[]> {
+    const live = { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) };
+    const count = await em.count(this.entities.session, { where: live });
+    if (count <= keep) return [];
+    const oldest = await em.find(this.entities.session, {
+      where: live,
+      select: { sessionId: true },
+      order: { createdAt: 'ASC', sessionId: 'ASC' },
+      take: count - keep,
+    });
+    const ids = oldest.map((s) => s.sessionId);
+    await this.revokeSessions(em, ids, 'session_limit', now);
+    const events: RevocationEvent[] = [];
+    for (const id of ids) events.push(await this.recordEvent(em, 'session', id, 0, now));
+    return events;
+  }
+
+  /** Returns how many of the sessions were live and are revoked now. */
+  async revokeSessions(em: EntityManager, ids: string[], reason: RevokeReason, now: number): Promise<number> {
+    let changed = 0;
+    for (const part of chunks(ids)) {
+      const result = await em.update(
+        this.entities.session,
+        { sessionId: In(part), revokedAt: IsNull() },
+        { revokedAt: now, revokeReason: reason },
+      );
+      changed += result.affected ?? 0;
+      await em.update(
+        this.entities.tokenLog,
+        { sessionId: In(part), revokedAt: IsNull() },
+        { revokedAt: now, revokeReason: reason },
+      );
+    }
+    return changed;
+  }
+
+  async recordEvent(em: EntityManager, kind: RevocationEvent['kind'], key: string, value: number, at: number): Promise<RevocationEvent> {
+    const event = { kind, key, value, at };
+    const result = await em.insert(this.entities.revocationEvent, event);
+    return { ...event, seq: Number(result.identifiers[0]?.seq) };
+  }
+}
