@@ -32,16 +32,17 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
   }
 
   private static complete(definition: DynamicModule, extras: JwtRevocationModuleExtras): DynamicModule {
-    const entities = jwtRevocationEntitySet(extras.tableNames);
+    // A store of the app's own needs no entities and no data source.
+    const entities = extras.store ? null : jwtRevocationEntitySet(extras.tableNames);
     return {
       ...definition,
       global: extras.isGlobal ?? false,
       imports: [
         ...(definition.imports ?? []),
         PassportModule,
-        TypeOrmModule.forFeature(Object.values(entities), extras.dataSource),
+        ...(entities ? [TypeOrmModule.forFeature(Object.values(entities), extras.dataSource)] : []),
       ],
-      providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(entities, extras.dataSource)],
+      providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(extras, entities)],
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
       exports: [RevocableJwtStrategy, TokenLogService, TokenEvents, KeyRing, RevocationSync, RevocationHealthIndicator, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
     };

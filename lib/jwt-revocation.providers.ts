@@ -1,13 +1,13 @@
-import type { Provider } from '@nestjs/common';
+import type { Provider, Type } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { JwtRevocationEntitySet } from './storage/typeorm/entities/jwt-revocation.entities.js';
 import { TokenStore } from './storage/token-store.interface.js';
-import type { JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
+import type { JwtRevocationModuleExtras, JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
 import { ArchiveSweeper } from './archive/archive-sweeper.js';
 import { closeHungConnections } from './storage/typeorm/hung-connections.js';
-import { JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
+import { DEFAULT_TABLE_NAMES, JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
 import { createRevocationBus } from './propagation/create-bus.js';
 import { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
 import { RefreshSuccessor } from './tokens/refresh-successor.js';
@@ -32,28 +32,47 @@ import { KeyRing } from './tokens/key-ring.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { TokenEvents } from './tokens/token-events.js';
 
-export function createJwtRevocationProviders(entities: JwtRevocationEntitySet, dataSource?: string): Provider[] {
+/** The store and the bus: the host's TypeORM data source by default, or the `store` class it names. */
+function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevocationEntitySet | null): Provider[] {
+  if (!entities) {
+    return [
+      { provide: TokenStore, useClass: extras.store as Type<TokenStore> },
+      {
+        provide: JWT_REVOCATION_BUS,
+        useFactory: (config: JwtRevocationConfig) => createRevocationBus(config, null, DEFAULT_TABLE_NAMES.revocationEvent),
+        inject: [JwtRevocationConfig],
+      },
+    ];
+  }
+  const source = getDataSourceToken(extras.dataSource);
+  return [
+    {
+      provide: TokenStore,
+      useFactory: (dataSource: DataSource) => {
+        // The store's calls give up after storeTimeout; what they leave hanging must not go back into the pool.
+        closeHungConnections(dataSource);
+        return new TypeOrmTokenStore(dataSource, entities);
+      },
+      inject: [source],
+    },
+    {
+      provide: JWT_REVOCATION_BUS,
+      useFactory: (config: JwtRevocationConfig, dataSource: DataSource) =>
+        createRevocationBus(config, dataSource, entities.revocationEvent.options.tableName ?? DEFAULT_TABLE_NAMES.revocationEvent),
+      inject: [JwtRevocationConfig, source],
+    },
+  ];
+}
+
+/** Every provider of one JwtRevocationModule; `entities` is null when the app brings its own store. */
+export function createJwtRevocationProviders(extras: JwtRevocationModuleExtras, entities: JwtRevocationEntitySet | null): Provider[] {
   return [
     {
       provide: JwtRevocationConfig,
       useFactory: (options: JwtRevocationModuleOptions) => JwtRevocationConfig.from(options),
       inject: [JWT_REVOCATION_MODULE_OPTIONS],
     },
-    {
-      provide: JWT_REVOCATION_BUS,
-      useFactory: (config: JwtRevocationConfig, source: DataSource) =>
-        createRevocationBus(config, source, entities.revocationEvent.options.tableName ?? 'jwt_revocation_event'),
-      inject: [JwtRevocationConfig, getDataSourceToken(dataSource)],
-    },
-    {
-      provide: TokenStore,
-      useFactory: (source: DataSource) => {
-        // The store's calls give up after storeTimeout; what they leave hanging must not go back into the pool.
-        closeHungConnections(source);
-        return new TypeOrmTokenStore(source, entities);
-      },
-      inject: [getDataSourceToken(dataSource)],
-    },
+    ...storageProviders(extras, entities),
     KeyRing,
     TokenCodec,
     RefreshSuccessor,

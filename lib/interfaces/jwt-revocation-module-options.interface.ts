@@ -1,3 +1,5 @@
+import type { Type } from '@nestjs/common';
+import type { TokenStore } from '../storage/token-store.interface.js';
 import type { KeyObject } from 'node:crypto';
 import type { RedisClientLike } from '../propagation/redis.bus.js';
 import type { VerifiedToken } from './verified-token.interface.js';
@@ -147,4 +149,14 @@ export interface JwtRevocationModuleExtras {
   /** Name of the TypeORM data source holding the tables. Default: the default data source. */
   dataSource?: string;
   tableNames?: Partial<JwtRevocationTableNames>;
+  /**
+   * A store of your own instead of the TypeORM one: a class extending
+   * `TokenStore`, instantiated by Nest (it may inject your providers). It
+   * must pass the store contract (`tokenStoreContract` in
+   * `nestjs-jwt-revocation/testing`). With it the module registers no
+   * entities and needs no data source; `dataSource` and `tableNames` do not
+   * apply, and propagation is Redis or polling. `InMemoryTokenStore` (from
+   * `/testing`) keeps everything in memory, for tests.
+   */
+  store?: Type<TokenStore>;
 }

@@ -126,7 +126,8 @@ export interface HistoryQuery {
 
 /**
  * The storage seam of the module. The default is `TypeOrmTokenStore`; an app
- * replaces it by providing another class under the `TokenStore` token. Every
+ * replaces it with the `store` extra of `forRoot` / `forRootAsync` (a class
+ * extending this one, which Nest instantiates). Every
  * write is one transaction: a call either happens whole or not at all. Every
  * revoke writes its rows and its event(s) in that transaction, and returns the
  * events for this instance to apply and publish. A revoke never rewrites an
