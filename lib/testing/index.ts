@@ -22,6 +22,7 @@ export { jwtRevocationEntitySet, type JwtRevocationEntitySet } from '../storage/
 export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';
+export { INVALID_TOKEN_CHALLENGE } from '../errors/invalid-token.exception.js';
 export { InMemoryTokenStore } from '../storage/in-memory/in-memory-token.store.js';
 export {
   tokenStoreContract,

@@ -30,23 +30,10 @@ import {
 import { RevocationState } from 'nestjs-jwt-revocation/testing';
 import { bootModule } from '../support/module-app.js';
 import { databaseOptions } from '../../sample/config.js';
-import { decodePart, forge } from '../support/forge.js';
+import { b64, decodePart, forge } from '../support/forge.js';
+import { bearer, expect401, MISSING } from '../support/http.js';
+import { keyPair, TEST_SECRET, type AsymmetricAlgorithm } from '../support/keys.js';
 import { startTestApp, tempSqliteFile, type RunningTestApp } from '../support/test-app.js';
-
-const SECRET = 'guard-scenarios-secret-that-is-32-bytes-or-more';
-const INVALID = { statusCode: 401, message: 'Invalid access token', error: 'Unauthorized' };
-const MISSING = { statusCode: 401, message: 'Missing access token', error: 'Unauthorized' };
-const CHALLENGE = 'Bearer error="invalid_token"';
-
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-/** The shape every 401 of the guard has. */
-function expect401(res: { status: number; headers: Record<string, string>; body: unknown }, body: object = INVALID): void {
-  expect(res.status).toBe(401);
-  expect(res.headers['www-authenticate']).toBe(CHALLENGE);
-  expect(res.body).toEqual(body);
-}
 
 /** A guarded echo of the caller's claims, used by several scenarios. */
 @Controller('who')
@@ -82,7 +69,7 @@ describe('(a) per-route guard, no APP_GUARD', () => {
   let running: RunningTestApp;
   beforeAll(async () => {
     running = await startTestApp({
-      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: SECRET } })],
+      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET } })],
       controllers: [PerRouteController],
     });
   });
@@ -140,7 +127,7 @@ describe('(b) global guard via APP_GUARD, with @Public()', () => {
   let running: RunningTestApp;
   beforeAll(async () => {
     running = await startTestApp({
-      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: SECRET } })],
+      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET } })],
       controllers: [AllPublicController, MixedController],
       providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
     });
@@ -180,7 +167,7 @@ describe('(c) token from a cookie only: tokenFrom { header: false, cookie: "at" 
     running = await startTestApp({
       imports: [
         TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
-        JwtRevocationModule.forRoot({ signing: { secret: SECRET }, tokenFrom: { header: false, cookie: 'at' } }),
+        JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, tokenFrom: { header: false, cookie: 'at' } }),
       ],
       controllers: [WhoController],
     });
@@ -211,22 +198,14 @@ describe('(c) token from a cookie only: tokenFrom { header: false, cookie: "at" 
 
 // ---------------------------------------------------------------- (d)
 
-type Asymmetric = 'ES256' | 'RS256';
-
-function keyPair(algorithm: Asymmetric) {
-  return algorithm === 'ES256'
-    ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
-}
-
 /** A JWS signed properly with an asymmetric key: P1363 (r||s) for ES256 unless DER is asked for. */
-function asymmetricToken(algorithm: Asymmetric, header: object, payload: object, key: KeyObject, der = false): string {
+function asymmetricToken(algorithm: AsymmetricAlgorithm, header: object, payload: object, key: KeyObject, der = false): string {
   const input = `${b64(header)}.${b64(payload)}`;
   const signingKey = algorithm === 'ES256' ? { key, dsaEncoding: der ? ('der' as const) : ('ieee-p1363' as const) } : key;
   return `${input}.${cryptoSign('sha256', Buffer.from(input), signingKey).toString('base64url')}`;
 }
 
-describe.each<Asymmetric>(['ES256', 'RS256'])('(d) %s key with a kid', (algorithm) => {
+describe.each<AsymmetricAlgorithm>(['ES256', 'RS256'])('(d) %s key with a kid', (algorithm) => {
   const { privateKey, publicKey } = keyPair(algorithm);
   const other = keyPair(algorithm);
   let running: RunningTestApp;
@@ -320,7 +299,7 @@ describe('(e) validateSubject hook', () => {
     running = await startTestApp({
       imports: [
         TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
-        JwtRevocationModule.forRoot({ signing: { secret: SECRET }, validateSubject, validateSubjectCacheTtl: 0 }),
+        JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }),
       ],
       controllers: [WhoController],
     });
@@ -371,7 +350,7 @@ describe('(e) validateSubject hook', () => {
 // ---------------------------------------------------------------- (f)
 
 describe('(f) bootstrap fails on a wrong option, naming it', () => {
-  const good = { signing: { secret: SECRET } };
+  const good = { signing: { secret: TEST_SECRET } };
 
   async function boot(options: unknown): Promise<void> {
     const moduleRef = await Test.createTestingModule({
@@ -411,9 +390,9 @@ describe('(f) bootstrap fails on a wrong option, naming it', () => {
 
   it.each<[string, unknown, RegExp]>([
     ['an unknown top-level option', { ...good, foo: 1 }, /unknown option "foo"/],
-    ['an unknown signing option', { signing: { secret: SECRET, secrt: 'x' } }, /unknown option "signing\.secrt"/],
+    ['an unknown signing option', { signing: { secret: TEST_SECRET, secrt: 'x' } }, /unknown option "signing\.secrt"/],
     ['a 10-byte secret', { signing: { secret: '0123456789' } }, /signing\.secret is 10 bytes/],
-    ['both secret and privateKey', { signing: { secret: SECRET, privateKey: rsa } }, /signing\.secret and signing\.privateKey/],
+    ['both secret and privateKey', { signing: { secret: TEST_SECRET, privateKey: rsa } }, /signing\.secret and signing\.privateKey/],
     ['algorithm EdDSA', { signing: { algorithm: 'EdDSA', privateKey: ed25519, kid: 'k' } }, /signing\.algorithm "EdDSA"/],
     ['tokenFrom with the header off and no cookie', { ...good, tokenFrom: { header: false } }, /"tokenFrom"/],
     ['an invalid cookie name', { ...good, tokenFrom: { cookie: 'a b' } }, /"tokenFrom\.cookie"/],
@@ -505,7 +484,7 @@ describe('(g) forRootAsync with an injected config provider, isGlobal and custom
     const header = decodePart(issued.accessToken, 0);
     const claims = decodePart(issued.accessToken, 1);
     expect(forge(header, claims, new AppConfig().get('JWT_SECRET'))).toBe(issued.accessToken);
-    expect401(await running.http.get('/g').set(bearer(forge(header, claims, SECRET))));
+    expect401(await running.http.get('/g').set(bearer(forge(header, claims, TEST_SECRET))));
   });
 
   it('the rows land in the custom tables, and the default ones do not exist', async () => {
@@ -558,7 +537,7 @@ describe('(h) @Logout(), @CurrentToken() and @CurrentSubject()', () => {
   let running: RunningTestApp;
   beforeAll(async () => {
     running = await startTestApp({
-      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: SECRET } })],
+      imports: [TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)), JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET } })],
       controllers: [LogoutController],
     });
   });
@@ -609,7 +588,7 @@ async function otherInstance(file: string, options: JwtRevocationModuleOptions) 
 
 describe('(i) allowlist mode across instances on one SQLite file', () => {
   const file = tempSqliteFile('jwt-revocation-allowlist-');
-  const options: JwtRevocationModuleOptions = { signing: { secret: SECRET }, mode: 'allowlist' };
+  const options: JwtRevocationModuleOptions = { signing: { secret: TEST_SECRET }, mode: 'allowlist' };
   let running: RunningTestApp | undefined;
   let other: Awaited<ReturnType<typeof otherInstance>>;
 
@@ -650,7 +629,7 @@ describe('(i) allowlist mode across instances on one SQLite file', () => {
 
   it('a validly signed token whose jti is not in the log is 401 (the fallback really asks)', async () => {
     const claims = { ...decodePart(own.accessToken, 1), jti: randomBytes(16).toString('base64url') };
-    expect401(await app().http.get('/who').set(bearer(forge(decodePart(own.accessToken, 0), claims, SECRET))));
+    expect401(await app().http.get('/who').set(bearer(forge(decodePart(own.accessToken, 0), claims, TEST_SECRET))));
   });
 
   it('after revoke on the issuing app, that app rejects the token', async () => {

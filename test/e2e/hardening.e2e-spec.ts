@@ -5,7 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseOptions } from '../../sample/config.js';
-import { login, registerAndLogin, startSample, TEST_SECRET, type LoggedIn, type RunningSample } from '../support/sample-app.js';
+import { TEST_SECRET } from '../support/keys.js';
+import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
 
 const tempDb = () => databaseOptions(`sqlite:${join(mkdtempSync(join(tmpdir(), 'jwt-hardening-')), 'db.sqlite')}`);
 /** Fixed seed: a failure reproduces. FUZZ_RUNS raises the count for a longer hunt. */

@@ -7,15 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { databaseOptions } from '../../sample/config.js';
-import { decodePart, forge } from '../support/forge.js';
-import { registerAndLogin, startSample, TEST_SECRET, type LoggedIn, type RunningSample } from '../support/sample-app.js';
+import { b64, decodePart, forge } from '../support/forge.js';
+import { CHALLENGE, INVALID, MISSING } from '../support/http.js';
+import { TEST_SECRET } from '../support/keys.js';
+import { registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
 
-/** The only two bodies a rejected token may get. */
-const INVALID = { statusCode: 401, message: 'Invalid access token', error: 'Unauthorized' };
-const MISSING = { statusCode: 401, message: 'Missing access token', error: 'Unauthorized' };
-const CHALLENGE = 'Bearer error="invalid_token"';
-
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const TEN_YEARS = 10 * 365 * 24 * 3600;
 

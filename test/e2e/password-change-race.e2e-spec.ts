@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
-import { raceRounds, sleep } from '../support/races.js';
+import { raceRounds } from '../support/races.js';
+import { sleep } from '../support/time.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
 
 const ROUNDS = raceRounds();

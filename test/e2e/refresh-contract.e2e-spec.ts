@@ -1,40 +1,23 @@
 import 'reflect-metadata';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { TokenEvents, type TokenEvent, type TokenRecord } from 'nestjs-jwt-revocation';
+import { TokenEvents, type TokenEvent } from 'nestjs-jwt-revocation';
 import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
-import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
+import { bearer, CHALLENGE } from '../support/http.js';
 import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
+import { sleep } from '../support/time.js';
+import { liveRefreshRows, refreshRowOf, rowsOf, sha256 } from '../support/token-rows.js';
 
 /** INTROSPECTION_CLIENT_ID / INTROSPECTION_CLIENT_SECRET of the sample. */
 const CLIENT = { id: 'resource-server', secret: 'introspection-secret' };
 const ISSUER = 'nestjs-jwt-revocation-sample';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
-const bearer = (accessToken: string) => ({ Authorization: `Bearer ${accessToken}` });
-
 interface Pair {
   accessToken: string;
   refreshToken: string;
-}
-
-/** Every token-log row of a session, straight from the sample's database. */
-function rowsOf(sample: RunningSample, sessionId: string): Promise<TokenRecord[]> {
-  return sample.app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog).find({ where: { sessionId } });
-}
-
-/** Refresh rows neither spent nor revoked: exactly one is one live chain. */
-async function liveRefreshRows(sample: RunningSample, sessionId: string): Promise<TokenRecord[]> {
-  return (await rowsOf(sample, sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
-}
-
-async function refreshRowOf(sample: RunningSample, refreshToken: string): Promise<TokenRecord | undefined> {
-  const rows = await sample.app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog).find({ where: { tokenHash: sha256(refreshToken) } });
-  return rows[0];
 }
 
 const sidOf = (accessToken: string) => decodePart(accessToken, 1).sid as string;
@@ -60,9 +43,9 @@ async function expectDead(sample: RunningSample, pair: Pair, guard = true): Prom
   expect((await introspect(sample, pair.accessToken).expect(200)).body).toEqual({ active: false });
   expect((await introspect(sample, pair.refreshToken).expect(200)).body).toEqual({ active: false });
   await refresh(sample, pair.refreshToken).expect(401);
-  const rows = await rowsOf(sample, sidOf(pair.accessToken));
+  const rows = await rowsOf(sample.app, sidOf(pair.accessToken));
   expect(rows.find((r) => r.jti === jtiOf(pair.accessToken))?.revokedAt).not.toBeNull();
-  expect((await refreshRowOf(sample, pair.refreshToken))?.revokedAt).not.toBeNull();
+  expect((await refreshRowOf(sample.app, pair.refreshToken)).revokedAt).not.toBeNull();
 }
 
 /**
@@ -75,10 +58,10 @@ async function parallelRefresh(instances: RunningSample[], user: LoggedIn, n: nu
   expect(new Set(results.map((r) => r.body.refreshToken)).size).toBe(1);
   expect(new Set(results.map((r) => jtiOf(r.body.accessToken))).size).toBe(1);
   const sid = sidOf(user.accessToken);
-  const rows = await rowsOf(instances[0], sid);
+  const rows = await rowsOf(instances[0].app, sid);
   expect(rows.filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
   expect(rows.filter((r) => r.tokenType === 'access')).toHaveLength(2);
-  const live = await liveRefreshRows(instances[0], sid);
+  const live = await liveRefreshRows(instances[0].app, sid);
   expect(live).toHaveLength(1);
   expect(live[0].tokenHash).toBe(sha256(results[0].body.refreshToken));
   return { accessToken: results[0].body.accessToken, refreshToken: results[0].body.refreshToken };
@@ -105,7 +88,7 @@ async function raceLogout(
     expect([200, 401]).toContain(refreshed.status);
     if (refreshed.status === 200) await expectDead(revoker, refreshed.body, guard);
     await expectDead(revoker, user, guard);
-    expect(await liveRefreshRows(revoker, sidOf(user.accessToken))).toHaveLength(0);
+    expect(await liveRefreshRows(revoker.app, sidOf(user.accessToken))).toHaveLength(0);
   }
 }
 
@@ -135,13 +118,13 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       expect(after.sessionId).toBe(before.sessionId);
       expect(after.jti).not.toBe(before.jti);
 
-      const r0 = await refreshRowOf(sample, amy.refreshToken);
-      const r1 = await refreshRowOf(sample, res.body.refreshToken);
+      const r0 = await refreshRowOf(sample.app, amy.refreshToken);
+      const r1 = await refreshRowOf(sample.app, res.body.refreshToken);
       expect(r0).toMatchObject({ sessionId: before.sessionId, parentJti: null, spentAt: expect.any(Number), revokedAt: null });
-      expect(r1).toMatchObject({ sessionId: before.sessionId, parentJti: r0!.jti, spentAt: null, revokedAt: null });
-      const rows = await rowsOf(sample, before.sessionId);
-      expect(rows.find((r) => r.jti === after.jti)).toMatchObject({ tokenType: 'access', parentJti: r0!.jti });
-      expect(await liveRefreshRows(sample, before.sessionId)).toHaveLength(1);
+      expect(r1).toMatchObject({ sessionId: before.sessionId, parentJti: r0.jti, spentAt: null, revokedAt: null });
+      const rows = await rowsOf(sample.app, before.sessionId);
+      expect(rows.find((r) => r.jti === after.jti)).toMatchObject({ tokenType: 'access', parentJti: r0.jti });
+      expect(await liveRefreshRows(sample.app, before.sessionId)).toHaveLength(1);
     });
 
     it('grace: a retry with the previous token gets the SAME pair (same refresh token, same jti), and the chain goes on', async () => {
@@ -153,8 +136,8 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       expect(b.body).toEqual(a.body);
       await sample.http.get('/me').set(bearer(b.body.accessToken)).expect(200);
       const sid = sidOf(ben.accessToken);
-      expect((await rowsOf(sample, sid)).filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
-      expect(await liveRefreshRows(sample, sid)).toHaveLength(1);
+      expect((await rowsOf(sample.app, sid)).filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
+      expect(await liveRefreshRows(sample.app, sid)).toHaveLength(1);
       const c = await refresh(sample, b.body.refreshToken).expect(200);
       await sample.http.get('/me').set(bearer(c.body.accessToken)).expect(200);
     });
@@ -170,17 +153,17 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
         const second = (await refresh(sample, cat.refreshToken).expect(200)).body as Pair;
         const third = (await refresh(sample, second.refreshToken).expect(200)).body as Pair;
         const sid = sidOf(cat.accessToken);
-        const r0 = await refreshRowOf(sample, cat.refreshToken);
+        const r0 = await refreshRowOf(sample.app, cat.refreshToken);
 
         await refresh(sample, cat.refreshToken).expect(401);
 
         await expectDead(sample, third);
         await expectDead(sample, second);
         await expectDead(sample, cat);
-        const rows = await rowsOf(sample, sid);
+        const rows = await rowsOf(sample.app, sid);
         expect(rows).toHaveLength(6);
         for (const row of rows) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
-        expect(events).toContainEqual({ type: 'reuse_detected', subject: r0!.subject, sessionId: sid, jti: r0!.jti });
+        expect(events).toContainEqual({ type: 'reuse_detected', subject: r0.subject, sessionId: sid, jti: r0.jti });
         expect(events).toContainEqual({ type: 'revoked', scope: 'session', sessionId: sid, reason: 'refresh_reuse' });
         // The other session of the user lives on.
         await sample.http.get('/me').set(elsewhere.auth).expect(200);
@@ -195,7 +178,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       const asRefresh = await refresh(sample, dan.accessToken).expect(401);
       expect(asRefresh.body).toMatchObject({ statusCode: 401 });
       const asAccess = await sample.http.get('/me').set(bearer(dan.refreshToken)).expect(401);
-      expect(asAccess.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(asAccess.headers['www-authenticate']).toBe(CHALLENGE);
       await sample.http.get('/auth/sessions').set(bearer(dan.refreshToken)).expect(401);
       await sample.http.post('/auth/logout').set(bearer(dan.refreshToken)).expect(401);
       await sample.http.get('/me').set(dan.auth).expect(200);
@@ -297,7 +280,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
         const form = await sample.http.post('/oauth/introspect').auth(CLIENT.id, CLIENT.secret).type('form').send({ token: ned.accessToken }).expect(200);
         expect(form.body).toEqual(access);
 
-        const row = await refreshRowOf(sample, ned.refreshToken);
+        const row = await refreshRowOf(sample.app, ned.refreshToken);
         const refreshAnswer = (await introspect(sample, ned.refreshToken).expect(200)).body;
         expect(refreshAnswer).toEqual({
           active: true,
@@ -305,8 +288,8 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
           sub: me.id,
           // No jti for a refresh token: its row id keys the successor and stays server-side.
           sid: me.sessionId,
-          iat: Math.floor(row!.issuedAt / 1000),
-          exp: Math.floor(row!.expiresAt / 1000),
+          iat: Math.floor(row.issuedAt / 1000),
+          exp: Math.floor(row.expiresAt / 1000),
         });
         expect((await introspect(sample, ned.refreshToken, 'access_token').expect(200)).body).toEqual(refreshAnswer);
       });
@@ -343,7 +326,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       await sleep(1300);
       await refresh(sample, pia.refreshToken).expect(401);
       await expectDead(sample, next);
-      const rows = await rowsOf(sample, sidOf(pia.accessToken));
+      const rows = await rowsOf(sample.app, sidOf(pia.accessToken));
       for (const row of rows) expect(row.revokeReason).toBe('refresh_reuse');
     });
   });
@@ -363,7 +346,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       await refresh(sample, quin.refreshToken).expect(401);
       await sample.http.get('/me').set(bearer(next.accessToken)).expect(401);
       await refresh(sample, next.refreshToken).expect(401);
-      const rows = await rowsOf(sample, sidOf(quin.accessToken));
+      const rows = await rowsOf(sample.app, sidOf(quin.accessToken));
       for (const row of rows) expect(row.revokeReason).toBe('refresh_reuse');
     });
 
@@ -372,7 +355,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       const results = await Promise.all(Array.from({ length: 4 }, () => refresh(sample, rex.refreshToken)));
       for (const r of results) expect([200, 401]).toContain(r.status);
       expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
-      const rows = await rowsOf(sample, sidOf(rex.accessToken));
+      const rows = await rowsOf(sample.app, sidOf(rex.accessToken));
       for (const row of rows) expect(row.revokeReason).toBe('refresh_reuse');
     });
 

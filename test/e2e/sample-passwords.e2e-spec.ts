@@ -5,7 +5,8 @@ import type { DataSource } from 'typeorm';
 import { configFromEnv } from '../../sample/config.js';
 import { User } from '../../sample/users/user.entity.js';
 import { eachDatabase } from '../support/databases.js';
-import { login, startSample, TEST_SECRET, type RunningSample } from '../support/sample-app.js';
+import { TEST_SECRET } from '../support/keys.js';
+import { login, startSample, type RunningSample } from '../support/sample-app.js';
 
 /** What the sample wrote before the parameters were stored: scrypt at Node's defaults (N = 2^14, r = 8, p = 1). */
 function legacyHash(password: string): string {

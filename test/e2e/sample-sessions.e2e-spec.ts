@@ -1,8 +1,7 @@
 import { afterEach, expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/time.js';
 
 eachDatabase('sample session lifetimes', (database) => {
   let sample: RunningSample | undefined;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
+import { CHALLENGE, MISSING } from '../support/http.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
 
 eachDatabase('sample app HTTP contract', (database) => {
@@ -46,8 +47,8 @@ eachDatabase('sample app HTTP contract', (database) => {
       const res = await sample.http.get('/me').set(alice.auth).expect(200);
       expect(res.body).toEqual({ id: expect.any(String), username: 'me.alice', sessionId: expect.any(String), jti: expect.any(String) });
       const none = await sample.http.get('/me').expect(401);
-      expect(none.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-      expect(none.body).toEqual({ statusCode: 401, message: 'Missing access token', error: 'Unauthorized' });
+      expect(none.headers['www-authenticate']).toBe(CHALLENGE);
+      expect(none.body).toEqual(MISSING);
       await sample.http.get('/me').set('Authorization', 'Bearer not-a-jwt').expect(401);
     });
   });

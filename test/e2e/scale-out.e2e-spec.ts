@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { startSampleProcess as startProcess, type SampleProcess } from '../../bench/sample-process.js';
-import { TEST_SECRET } from '../support/sample-app.js';
+import { TEST_SECRET } from '../support/keys.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**

@@ -4,9 +4,10 @@ import { TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { bootModule, claimsOf, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor, sleep, within } from '../support/stall-helpers.js';
+import { closeWithin, getMe, guardedApp, proxyFor, within } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 import { tempSqliteFile } from '../support/test-app.js';
+import { sleep } from '../support/time.js';
 
 /**
  * The bus's own connection goes silent (the proxy's "stall"): a LISTEN

@@ -3,8 +3,9 @@ import { TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { bootModule, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor, sleep, within, type Reply } from '../support/stall-helpers.js';
+import { closeWithin, getMe, guardedApp, proxyFor, within, type Reply } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
+import { sleep } from '../support/time.js';
 
 /**
  * A database that accepts connections and never answers (a hung server, a

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, entities, type ModuleApp } from '../support/module-app.js';
-import { TEST_SECRET } from '../support/sample-app.js';
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+import { TEST_SECRET } from '../support/keys.js';
+import { sha256 } from '../support/token-rows.js';
 
 /** Every string a copy of the database holds: the keys an attacker would try. */
 async function everythingStored(m: ModuleApp): Promise<{ values: string[]; hashes: Set<string> }> {

@@ -12,22 +12,21 @@ import {
   RevocableJwtGuard,
   TokenEvents,
   TokenLogService,
-  TokenStore,
   type IssuedTokens,
   type JwtRevocationModuleOptions,
   type SigningKeyOptions,
   type TokenEvent,
-  type TokenRecord,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
 import { JwtRevocationConfig, jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
-import { createHash, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart, forge } from '../support/forge.js';
-
-const SECRET = 'storage-refresh-secret-at-least-32-bytes!';
+import { INVALID } from '../support/http.js';
+import { keyPair, TEST_SECRET } from '../support/keys.js';
+import { sleep } from '../support/time.js';
+import { liveRefreshRows, refreshRowOf, rowsOf, sha256 } from '../support/token-rows.js';
 
 /** One guarded route, so a test can ask the guard (not only the service) whether a token still works. */
 @Controller('probe')
@@ -40,7 +39,7 @@ class ProbeController {
 
 async function boot(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
-    imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot({ signing: { secret: SECRET }, ...options })],
+    imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, ...options })],
     controllers: [ProbeController],
     providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
   }).compile();
@@ -49,29 +48,11 @@ async function boot(database: TypeOrmModuleOptions, options: Partial<JwtRevocati
   return app;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 const tokensOf = (app: INestApplication) => app.get(TokenLogService);
 
 /** GET /probe with the token: the guard's answer (status code). */
 async function probe(app: INestApplication, accessToken: string): Promise<number> {
   return (await request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${accessToken}`)).status;
-}
-
-/** Every token-log row of a session, straight from the database. */
-function rowsOf(app: INestApplication, sessionId: string): Promise<TokenRecord[]> {
-  return app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog).find({ where: { sessionId } });
-}
-
-/** Refresh rows that can still be exchanged: neither spent nor revoked. Exactly one means one live chain. */
-async function liveRefreshRows(app: INestApplication, sessionId: string): Promise<TokenRecord[]> {
-  return (await rowsOf(app, sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
-}
-
-async function refreshRowOf(app: INestApplication, refreshToken: string): Promise<TokenRecord> {
-  const row = await app.get(TokenStore).findRefreshToken(sha256(refreshToken));
-  if (!row) throw new Error('refresh token has no row');
-  return row;
 }
 
 async function expectInvalid(promise: Promise<unknown>): Promise<void> {
@@ -484,8 +465,8 @@ eachDatabase('refresh tokens (service level)', (database) => {
   });
 
   describe('key rotation', () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const ec = keyPair('ES256');
+    const rsa = keyPair('RS256');
     const hmac = 'rotation-hmac-secret-that-is-32-bytes-or-more';
     const OLD: SigningKeyOptions = { kid: 'k-old', algorithm: 'ES256', privateKey: ec.privateKey };
     const NEW: SigningKeyOptions = { kid: 'k-new', algorithm: 'RS256', privateKey: rsa.privateKey };
@@ -573,7 +554,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
         for (const token of hostile) {
           const res = await request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${token}`);
           expect(res.status).toBe(401);
-          expect(res.body).toEqual({ statusCode: 401, message: 'Invalid access token', error: 'Unauthorized' });
+          expect(res.body).toEqual(INVALID);
           expect(await tokens.introspect(token)).toEqual({ active: false });
           await expect(tokens.revokeToken(token)).resolves.toBeUndefined();
         }

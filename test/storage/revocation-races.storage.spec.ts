@@ -14,8 +14,9 @@ import request from 'supertest';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { forge } from '../support/forge.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
-import { raceRounds, sleep } from '../support/races.js';
-import { TEST_SECRET } from '../support/sample-app.js';
+import { raceRounds } from '../support/races.js';
+import { sleep } from '../support/time.js';
+import { TEST_SECRET } from '../support/keys.js';
 
 /**
  * Issue 10, findings 1, 2 and 9: once a session or a subject is revoked,

@@ -5,8 +5,8 @@ import { type TokenEvent } from 'nestjs-jwt-revocation';
 import { JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
-import { sleep } from '../support/races.js';
-import { TEST_SECRET } from '../support/sample-app.js';
+import { sleep } from '../support/time.js';
+import { TEST_SECRET } from '../support/keys.js';
 
 /** Issue 10, finding 5: sessions per subject are capped, and listed a page at a time. */
 eachDatabase('sessions per subject', (db: () => TestDatabase) => {

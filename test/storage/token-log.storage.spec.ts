@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { InvalidTokenException, type TokenEvent } from 'nestjs-jwt-revocation';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/time.js';
+import { sha256 } from '../support/token-rows.js';
 
 eachDatabase('TokenLogService', (database) => {
   let db: TestDatabase;

@@ -16,7 +16,7 @@ import {
 import { jwtRevocationEntitySet, RevocationState } from 'nestjs-jwt-revocation/testing';
 import type { DataSource } from 'typeorm';
 import { decodePart } from './forge.js';
-import { TEST_SECRET } from './sample-app.js';
+import { TEST_SECRET } from './keys.js';
 
 export const entities = jwtRevocationEntitySet();
 

@@ -7,5 +7,3 @@ export function raceRounds(): number {
   if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`RACE_ROUNDS must be a positive whole number, got ${process.env.RACE_ROUNDS}`);
   return rounds;
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,8 +4,9 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import request from 'supertest';
 import { createApp } from '../../sample/app.js';
 import type { SampleConfig } from '../../sample/config.js';
+import { TEST_SECRET } from './keys.js';
 
-export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
+export { TEST_SECRET };
 
 export interface RunningSample {
   app: INestApplication;

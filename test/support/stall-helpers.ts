@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { CurrentSubject, JwtRevocationModule, RevocableJwtGuard, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
-import { TEST_SECRET } from './sample-app.js';
+import { TEST_SECRET } from './keys.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
 import { startTestApp, type RunningTestApp } from './test-app.js';
+import { sleep } from './time.js';
 
 /** Helpers of the suites that stall a database or Redis behind a proxy (test/e2e/stalled-*.e2e-spec.ts). */
 
@@ -46,8 +47,6 @@ export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): 
     return { status: 'hung', body: {}, ms: Date.now() - started };
   }
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Asks until `want` holds; returns how long it took, or throws past `ms` naming what it saw. */
 export async function within<T>(ms: number, ask: () => Promise<T> | T, want: (seen: T) => boolean, show: (seen: T) => string = String): Promise<number> {

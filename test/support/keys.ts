@@ -1,0 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
+
+/** The HMAC secret the test apps sign with, unless a test brings its own key. */
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
+
+export type AsymmetricAlgorithm = 'ES256' | 'RS256';
+
+/** A fresh key pair for an asymmetric algorithm: P-256 for ES256, 2048-bit RSA for RS256. */
+export function keyPair(algorithm: AsymmetricAlgorithm) {
+  return algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+}

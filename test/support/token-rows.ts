@@ -1,0 +1,29 @@
+import type { INestApplication } from '@nestjs/common';
+import type { TokenRecord } from 'nestjs-jwt-revocation';
+import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+
+/** Token-log rows straight from an app's database (its default data source), for tests that check what was written. */
+
+/** What the token log stores of a refresh token: its SHA-256, in hex. */
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const tokenLog = (app: INestApplication) => app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog);
+
+/** Every token-log row of a session. */
+export function rowsOf(app: INestApplication, sessionId: string): Promise<TokenRecord[]> {
+  return tokenLog(app).find({ where: { sessionId } });
+}
+
+/** Refresh rows that can still be exchanged: neither spent nor revoked. Exactly one means one live chain. */
+export async function liveRefreshRows(app: INestApplication, sessionId: string): Promise<TokenRecord[]> {
+  return (await rowsOf(app, sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
+}
+
+/** The row of a refresh token; throws when there is none. */
+export async function refreshRowOf(app: INestApplication, refreshToken: string): Promise<TokenRecord> {
+  const row = await tokenLog(app).findOne({ where: { tokenHash: sha256(refreshToken), tokenType: 'refresh' } });
+  if (!row) throw new Error('refresh token has no row');
+  return row;
+}
