@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { Controller, Get, UseGuards } from '@nestjs/common';
-import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { CurrentSubject, JwtRevocationModule, RevocableJwtGuard, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { CurrentSubject, RevocableJwtGuard, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { startGuardApp } from './guard-app.js';
 import { TEST_SECRET } from './keys.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { startTestApp, type RunningTestApp } from './test-app.js';
+import type { RunningTestApp } from './test-app.js';
 import { sleep } from './time.js';
 
 /** Helpers of the suites that stall a database or Redis behind a proxy (test/e2e/stalled-*.e2e-spec.ts). */
@@ -20,13 +21,8 @@ class MeController {
 
 /** The module on `database`, and one guarded route, GET /me. */
 export function guardedApp(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions>): Promise<RunningTestApp> {
-  return startTestApp({
-    imports: [
-      TypeOrmModule.forRoot(database),
-      JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions),
-    ],
-    controllers: [MeController],
-  });
+  const moduleOptions = { signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions;
+  return startGuardApp(moduleOptions, { database, controllers: [MeController] });
 }
 
 export interface Reply {

@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { describe, expect, it } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { generateKeyPairSync } from 'node:crypto';
+import { JwtRevocationModule, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { databaseOptions } from '../../sample/config.js';
+import { TEST_SECRET } from '../support/keys.js';
+import { tempSqliteFile } from '../support/test-app.js';
+
+describe('bootstrap fails on a wrong option, naming it', () => {
+  const good = { signing: { secret: TEST_SECRET } };
+
+  async function boot(options: unknown): Promise<void> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
+        JwtRevocationModule.forRoot(options as JwtRevocationModuleOptions),
+      ],
+    })
+      .setLogger({ log() {}, error() {}, warn() {} })
+      .compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      await app.init();
+    } finally {
+      await app.close();
+    }
+  }
+
+  async function bootAsync(options: unknown): Promise<void> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
+        JwtRevocationModule.forRootAsync({ useFactory: async () => options as JwtRevocationModuleOptions }),
+      ],
+    })
+      .setLogger({ log() {}, error() {}, warn() {} })
+      .compile();
+    await moduleRef.close();
+  }
+
+  it('control: the same base options boot', async () => {
+    await expect(boot(good)).resolves.toBeUndefined();
+  });
+
+  const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+  it.each<[string, unknown, RegExp]>([
+    ['an unknown top-level option', { ...good, foo: 1 }, /unknown option "foo"/],
+    ['an unknown signing option', { signing: { secret: TEST_SECRET, secrt: 'x' } }, /unknown option "signing\.secrt"/],
+    ['a 10-byte secret', { signing: { secret: '0123456789' } }, /signing\.secret is 10 bytes/],
+    ['both secret and privateKey', { signing: { secret: TEST_SECRET, privateKey: rsa } }, /signing\.secret and signing\.privateKey/],
+    ['algorithm EdDSA', { signing: { algorithm: 'EdDSA', privateKey: ed25519, kid: 'k' } }, /signing\.algorithm "EdDSA"/],
+    ['tokenFrom with the header off and no cookie', { ...good, tokenFrom: { header: false } }, /"tokenFrom"/],
+    ['an invalid cookie name', { ...good, tokenFrom: { cookie: 'a b' } }, /"tokenFrom\.cookie"/],
+    ['validateSubjectCacheTtl without validateSubject', { ...good, validateSubjectCacheTtl: 5 }, /"validateSubjectCacheTtl"/],
+    ['refreshTokenTtl shorter than accessTokenTtl', { ...good, accessTokenTtl: 600, refreshTokenTtl: 60 }, /"refreshTokenTtl"/],
+    ['an asymmetric key without kid', { signing: { algorithm: 'RS256', privateKey: rsa } }, /signing\.kid/],
+  ])('forRoot with %s', async (_name, options, message) => {
+    const error = await boot(options).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('JwtRevocationOptionsError');
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('forRootAsync: a factory returning an unknown option fails the same way', async () => {
+    await expect(bootAsync({ ...good, foo: 1 })).rejects.toThrow(/unknown option "foo"/);
+    await expect(bootAsync(good)).resolves.toBeUndefined();
+  });
+});

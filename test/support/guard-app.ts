@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Controller, Get, UseGuards, type ModuleMetadata } from '@nestjs/common';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import {
+  CurrentSubject,
+  CurrentToken,
+  JwtRevocationModule,
+  RevocableJwtGuard,
+  TokenLogService,
+  type JwtRevocationModuleOptions,
+  type VerifiedToken,
+} from 'nestjs-jwt-revocation';
+import { databaseOptions } from '../../sample/config.js';
+import { startTestApp, tempSqliteFile, type RunningTestApp } from './test-app.js';
+
+/** A guarded echo of the caller's claims, used by several guard scenarios. */
+@Controller('who')
+@UseGuards(RevocableJwtGuard)
+export class WhoController {
+  @Get()
+  who(@CurrentSubject() sub: string, @CurrentToken('sid') sid: string, @CurrentToken() token: VerifiedToken) {
+    return { sub, sid, jti: token.jti };
+  }
+}
+
+export interface GuardAppExtras extends Pick<ModuleMetadata, 'controllers' | 'providers'> {
+  /** Where the module keeps its tables: a new SQLite file unless given. */
+  database?: TypeOrmModuleOptions;
+}
+
+/** JwtRevocationModule.forRoot(options) on a database, with the given controllers, listening on loopback. */
+export function startGuardApp(options: JwtRevocationModuleOptions, extras: GuardAppExtras = {}): Promise<RunningTestApp> {
+  const { database = databaseOptions(`sqlite:${tempSqliteFile()}`), controllers, providers } = extras;
+  return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers });
+}
+
+export function tokensOf(running: RunningTestApp): TokenLogService {
+  return running.app.get(TokenLogService);
+}
