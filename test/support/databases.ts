@@ -63,3 +63,12 @@ export function eachDatabase(title: string, suite: (db: () => TestDatabase) => v
     }
   }
 }
+
+/**
+ * `it` for a test with two app instances alive at once on one database: only
+ * PostgreSQL and MariaDB run it. SQLite is a single file with one writer and no
+ * server; a second instance on it would test file locking, not the store's row locks.
+ */
+export function twoInstancesOn(db: TestDatabase): typeof it | typeof it.skip {
+  return db.name === 'sqlite' ? it.skip : it;
+}

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, UseGuards, type ModuleMetadata } from '@nestjs/common';
+import { Controller, Get, UseGuards, type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import {
   CurrentSubject,
@@ -34,6 +34,7 @@ export function startGuardApp(options: JwtRevocationModuleOptions, extras: Guard
   return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers });
 }
 
-export function tokensOf(running: RunningTestApp): TokenLogService {
-  return running.app.get(TokenLogService);
+/** The TokenLogService of an app, or of a running test app. */
+export function tokensOf(target: INestApplication | RunningTestApp): TokenLogService {
+  return ('http' in target ? target.app : target).get(TokenLogService);
 }

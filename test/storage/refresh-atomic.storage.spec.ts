@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import type { IssuedTokens } from 'nestjs-jwt-revocation';
+import { eachDatabase, twoInstancesOn } from '../support/databases.js';
+import { tokensOf } from '../support/guard-app.js';
+import { bootProbeApp, probe } from '../support/probe-app.js';
+import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
+
+eachDatabase('refresh tokens (service level)', (database) => {
+  const db = database();
+  const twoInstances = twoInstancesOn(db);
+
+  describe('atomic refresh', () => {
+    let app: INestApplication;
+    let twin: INestApplication | undefined;
+    beforeAll(async () => {
+      app = await bootProbeApp(db.fresh());
+    });
+    afterAll(async () => {
+      await twin?.close();
+      await app?.close();
+    });
+
+    it('N parallel refreshes with one token on one instance: every caller gets the same pair, one live chain', async () => {
+      const tokens = tokensOf(app);
+      const first = await tokens.issue('atomic.hank');
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => tokens.refresh(first.refreshToken)));
+      const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      expect(failures).toEqual([]);
+      const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+      expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+      expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+
+      const rows = await rowsOf(app, first.sessionId);
+      expect(rows.filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
+      expect(rows.filter((r) => r.tokenType === 'access')).toHaveLength(2);
+      const live = await liveRefreshRows(app, first.sessionId);
+      expect(live).toHaveLength(1);
+      expect(live[0].tokenHash).toBe(sha256(pairs[0].refreshToken));
+      expect(await tokens.findToken(pairs[0].jti)).not.toBeNull();
+      expect(await probe(app, pairs[0].accessToken)).toBe(200);
+      expect(await tokens.refresh(pairs[0].refreshToken)).toMatchObject({ sessionId: first.sessionId });
+    });
+
+    twoInstances('N parallel refreshes split over two instances on one database leave exactly one live chain', async () => {
+      twin = await bootProbeApp(db.reopen());
+      for (let round = 0; round < 3; round++) {
+        const first = await tokensOf(app).issue(`atomic.twin${round}`);
+        const calls = Array.from({ length: 10 }, (_, i) => tokensOf(i % 2 === 0 ? app : twin!).refresh(first.refreshToken));
+        const results = await Promise.allSettled(calls);
+        const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+        expect(failures).toEqual([]);
+        const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+        expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+        expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+        expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
+        expect((await rowsOf(app, first.sessionId)).filter((r) => r.tokenType === 'access')).toHaveLength(2);
+        expect(await probe(twin!, pairs[0].accessToken)).toBe(200);
+      }
+    });
+  });
+});

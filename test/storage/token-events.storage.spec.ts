@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { TokenEvents, type TokenLogService } from 'nestjs-jwt-revocation';
+import { eachDatabase } from '../support/databases.js';
+import { tokensOf } from '../support/guard-app.js';
+import { bootProbeApp, collect, expectInvalid } from '../support/probe-app.js';
+import { refreshRowOf } from '../support/token-rows.js';
+
+eachDatabase('refresh tokens (service level)', (database) => {
+  const db = database();
+
+  describe('events', () => {
+    let app: INestApplication;
+    let tokens: TokenLogService;
+    beforeAll(async () => {
+      app = await bootProbeApp(db.fresh());
+      tokens = tokensOf(app);
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it('subscribers hear issued, refreshed, revoked (scope and reason) and reuse_detected', async () => {
+      const { events, stop } = collect(app);
+      const first = await tokens.issue('ev.finn');
+      const r0 = await refreshRowOf(app, first.refreshToken);
+      const second = await tokens.refresh(first.refreshToken);
+      const third = await tokens.refresh(second.refreshToken);
+      await tokens.revoke(first.jti, 'admin');
+      await expectInvalid(tokens.refresh(first.refreshToken)); // two generations old: reuse
+      const other = await tokens.issue('ev.finn');
+      await tokens.revokeSession(other.sessionId, 'session_revoked');
+      await tokens.revokeAllForSubject('ev.finn');
+      stop();
+      await tokens.issue('ev.finn');
+
+      expect(events).toEqual([
+        { type: 'issued', subject: 'ev.finn', sessionId: first.sessionId, jti: first.jti },
+        { type: 'refreshed', subject: 'ev.finn', sessionId: first.sessionId, jti: second.jti, parentJti: r0.jti },
+        { type: 'refreshed', subject: 'ev.finn', sessionId: first.sessionId, jti: third.jti, parentJti: expect.any(String) },
+        { type: 'revoked', scope: 'token', jti: first.jti, reason: 'admin' },
+        { type: 'revoked', scope: 'session', sessionId: first.sessionId, reason: 'refresh_reuse' },
+        { type: 'reuse_detected', subject: 'ev.finn', sessionId: first.sessionId, jti: r0.jti },
+        { type: 'issued', subject: 'ev.finn', sessionId: other.sessionId, jti: other.jti },
+        { type: 'revoked', scope: 'session', sessionId: other.sessionId, reason: 'session_revoked' },
+        { type: 'revoked', scope: 'subject', subject: 'ev.finn', reason: 'logout_all' },
+      ]);
+      expect((events[2] as { parentJti: string }).parentJti).toBe((await refreshRowOf(app, second.refreshToken)).jti);
+    });
+
+    it('a listener that throws or rejects never breaks the call that emitted', async () => {
+      const seen: string[] = [];
+      const stops = [
+        app.get(TokenEvents).subscribe(() => {
+          throw new Error('listener boom');
+        }),
+        app.get(TokenEvents).subscribe(async () => {
+          throw new Error('async listener boom');
+        }),
+        app.get(TokenEvents).subscribe((event) => {
+          seen.push(event.type);
+        }),
+      ];
+      try {
+        const pair = await tokens.issue('ev.gil');
+        const next = await tokens.refresh(pair.refreshToken);
+        await tokens.revokeSession(next.sessionId);
+        expect(seen).toEqual(['issued', 'refreshed', 'revoked']);
+      } finally {
+        for (const stop of stops) stop();
+      }
+    });
+  });
+});

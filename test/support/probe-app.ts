@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { expect } from '@jest/globals';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import {
+  CurrentToken,
+  InvalidTokenException,
+  TokenEvents,
+  type IssuedTokens,
+  type JwtRevocationModuleOptions,
+  type TokenEvent,
+  type VerifiedToken,
+} from 'nestjs-jwt-revocation';
+import request from 'supertest';
+import { tokensOf } from './guard-app.js';
+import { bootModule } from './module-app.js';
+import { refreshRowOf } from './token-rows.js';
+
+/** The module behind one guarded route, for the service-level suites (test/storage) that also ask the guard. */
+
+/** One guarded route, so a test can ask the guard (not only the service) whether a token still works. */
+@Controller('probe')
+class ProbeController {
+  @Get()
+  probe(@CurrentToken() token: VerifiedToken) {
+    return { sub: token.sub, sid: token.sid, jti: token.jti };
+  }
+}
+
+/** The module on `database` with GET /probe behind RevocableJwtGuard (APP_GUARD). */
+export async function bootProbeApp(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}): Promise<INestApplication> {
+  return (await bootModule(database, options, { controllers: [ProbeController] })).app;
+}
+
+/** GET /probe with the token: the guard's answer (status code). */
+export async function probe(app: INestApplication, accessToken: string): Promise<number> {
+  return (await request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${accessToken}`)).status;
+}
+
+export async function expectInvalid(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toBeInstanceOf(InvalidTokenException);
+}
+
+/**
+ * Everything of a pair is dead: in this instance's memory (introspection), in
+ * the database, for refresh, and (`guard`) at the guard. Passport keeps its
+ * strategies in one process-wide registry, so with two apps in one test
+ * process the guard of the app booted last answers for both: ask the guard
+ * only when the app is the one booted last.
+ */
+export async function expectDead(app: INestApplication, pair: IssuedTokens, guard = true): Promise<void> {
+  const tokens = tokensOf(app);
+  if (guard) expect(await probe(app, pair.accessToken)).toBe(401);
+  expect(await tokens.introspect(pair.accessToken)).toEqual({ active: false });
+  await expectInvalid(tokens.refresh(pair.refreshToken));
+  expect((await tokens.findToken(pair.jti))?.revokedAt).not.toBeNull();
+  expect((await refreshRowOf(app, pair.refreshToken)).revokedAt).not.toBeNull();
+}
+
+/** Every token event the app emits until `stop()`. */
+export function collect(app: INestApplication): { events: TokenEvent[]; stop: () => void } {
+  const events: TokenEvent[] = [];
+  const stop = app.get(TokenEvents).subscribe((event) => {
+    events.push(event);
+  });
+  return { events, stop };
+}
