@@ -41,16 +41,10 @@ export async function expectInvalid(promise: Promise<unknown>): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(InvalidTokenException);
 }
 
-/**
- * Everything of a pair is dead: in this instance's memory (introspection), in
- * the database, for refresh, and (`guard`) at the guard. Passport keeps its
- * strategies in one process-wide registry, so with two apps in one test
- * process the guard of the app booted last answers for both: ask the guard
- * only when the app is the one booted last.
- */
-export async function expectDead(app: INestApplication, pair: IssuedTokens, guard = true): Promise<void> {
+/** Everything of a pair is dead on this instance: at its guard, in its memory (introspection), in the database, for refresh. */
+export async function expectDead(app: INestApplication, pair: IssuedTokens): Promise<void> {
   const tokens = tokensOf(app);
-  if (guard) expect(await probe(app, pair.accessToken)).toBe(401);
+  expect(await probe(app, pair.accessToken)).toBe(401);
   expect(await tokens.introspect(pair.accessToken)).toEqual({ active: false });
   await expectInvalid(tokens.refresh(pair.refreshToken));
   expect((await tokens.findToken(pair.jti))?.revokedAt).not.toBeNull();

@@ -34,11 +34,11 @@ export function introspect(sample: RunningSample, token: unknown, hint?: string)
 }
 
 /**
- * A pair is dead on this instance and in the database: introspection (this
- * instance's memory), refresh, and the rows; with `guard`, GET /me too.
+ * A pair is dead on this instance and in the database: GET /me (its guard),
+ * introspection (its memory), refresh, and the rows.
  */
-export async function expectDeadInSample(sample: RunningSample, pair: Pair, guard = true): Promise<void> {
-  if (guard) await sample.http.get('/me').set(bearer(pair.accessToken)).expect(401);
+export async function expectDeadInSample(sample: RunningSample, pair: Pair): Promise<void> {
+  await sample.http.get('/me').set(bearer(pair.accessToken)).expect(401);
   expect((await introspect(sample, pair.accessToken).expect(200)).body).toEqual({ active: false });
   expect((await introspect(sample, pair.refreshToken).expect(200)).body).toEqual({ active: false });
   await refresh(sample, pair.refreshToken).expect(401);
