@@ -8,7 +8,7 @@ import { databaseOptions } from '../../sample/config.js';
 import { decodePart, forge } from '../support/forge.js';
 import { bearer, expect401 } from '../support/http.js';
 import { TEST_SECRET } from '../support/keys.js';
-import { startTestApp, tempSqliteFile, type RunningTestApp } from '../support/test-app.js';
+import { eachAdapter, startTestApp, tempSqliteFile, type RunningTestApp } from '../support/test-app.js';
 
 @Injectable()
 class AppConfig {
@@ -41,58 +41,63 @@ class FeatureController {
 @Module({ controllers: [FeatureController], providers: [FeatureService] })
 class FeatureModule {}
 
-describe('forRootAsync with an injected config provider, isGlobal and custom table names', () => {
-  const DATA_SOURCE = 'custom-tables';
-  let running: RunningTestApp;
-  const tableNames = { tokenLog: 'custom_log', tokenArchive: 'custom_archive', session: 'custom_session', subjectState: 'custom_subject_state' };
+eachAdapter('forRootAsync set-up', (adapter) => {
+  describe('forRootAsync with an injected config provider, isGlobal and custom table names', () => {
+    const DATA_SOURCE = 'custom-tables';
+    let running: RunningTestApp;
+    const tableNames = { tokenLog: 'custom_log', tokenArchive: 'custom_archive', session: 'custom_session', subjectState: 'custom_subject_state' };
 
-  beforeAll(async () => {
-    running = await startTestApp({
-      imports: [
-        // A named data source: @nestjs/typeorm keeps autoLoadEntities' entity list in a static, per data source
-        // name, so on the default name this app would also load the default-named tables of any other app in
-        // the process (and they would load these), and the two sets share entity names.
-        TypeOrmModule.forRoot({ ...databaseOptions(`sqlite:${tempSqliteFile()}`), name: DATA_SOURCE }),
-        JwtRevocationModule.forRootAsync({
-          dataSource: DATA_SOURCE,
-          imports: [AppConfigModule],
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => ({ signing: { secret: config.get('JWT_SECRET') }, accessTokenTtl: Number(config.get('ACCESS_TTL')) }),
-          isGlobal: true,
-          tableNames,
-        }),
-        FeatureModule,
-      ],
+    beforeAll(async () => {
+      running = await startTestApp(
+        {
+          imports: [
+            // A named data source: @nestjs/typeorm keeps autoLoadEntities' entity list in a static, per data source
+            // name, so on the default name this app would also load the default-named tables of any other app in
+            // the process (and they would load these), and the two sets share entity names.
+            TypeOrmModule.forRoot({ ...databaseOptions(`sqlite:${tempSqliteFile()}`), name: DATA_SOURCE }),
+            JwtRevocationModule.forRootAsync({
+              dataSource: DATA_SOURCE,
+              imports: [AppConfigModule],
+              inject: [AppConfig],
+              useFactory: (config: AppConfig) => ({ signing: { secret: config.get('JWT_SECRET') }, accessTokenTtl: Number(config.get('ACCESS_TTL')) }),
+              isGlobal: true,
+              tableNames,
+            }),
+            FeatureModule,
+          ],
+        },
+        { adapter },
+      );
     });
-  });
-  afterAll(async () => {
-    await running?.close();
-  });
+    afterAll(async () => {
+      await running?.close();
+    });
 
-  it('a module that does not import JwtRevocationModule gets TokenLogService (isGlobal), and issue works', async () => {
-    const issued = await running.app.get(FeatureService).tokens.issue('global-user');
-    expect(issued.expiresIn).toBe(600);
-    await running.http.get('/g').set(bearer(issued.accessToken)).expect(200, { sub: 'global-user' });
-    // Signed with the factory's secret: re-signing the claims with it reproduces the token.
-    const header = decodePart(issued.accessToken, 0);
-    const claims = decodePart(issued.accessToken, 1);
-    expect(forge(header, claims, new AppConfig().get('JWT_SECRET'))).toBe(issued.accessToken);
-    expect401(await running.http.get('/g').set(bearer(forge(header, claims, TEST_SECRET))));
-  });
+    it('a module that does not import JwtRevocationModule gets TokenLogService (isGlobal), and issue works', async () => {
+      const issued = await running.app.get(FeatureService).tokens.issue('global-user');
+      expect(issued.expiresIn).toBe(600);
+      await running.http.get('/g').set(bearer(issued.accessToken)).expect(200, { sub: 'global-user' });
+      // Signed with the factory's secret: re-signing the claims with it reproduces the token.
+      const header = decodePart(issued.accessToken, 0);
+      const claims = decodePart(issued.accessToken, 1);
+      expect(forge(header, claims, new AppConfig().get('JWT_SECRET'))).toBe(issued.accessToken);
+      expect401(await running.http.get('/g').set(bearer(forge(header, claims, TEST_SECRET))));
+    });
 
-  it('the rows land in the custom tables, and the default ones do not exist', async () => {
-    const issued = await running.app.get(FeatureService).tokens.issue('table-user');
-    const source = running.app.get<DataSource>(getDataSourceToken(DATA_SOURCE));
-    const log = (await source.query('SELECT jti, token_type FROM custom_log WHERE subject = ? ORDER BY token_type', ['table-user'])) as Array<{
-      jti: string;
-      token_type: string;
-    }>;
-    expect(log.map((r) => r.token_type)).toEqual(['access', 'refresh']);
-    expect(log.find((r) => r.token_type === 'access')?.jti).toBe(issued.jti);
-    const sessions = (await source.query('SELECT session_id FROM custom_session WHERE subject = ?', ['table-user'])) as Array<{ session_id: string }>;
-    expect(sessions).toEqual([{ session_id: issued.sessionId }]);
-    const tables = ((await source.query("SELECT name FROM sqlite_master WHERE type = 'table'")) as Array<{ name: string }>).map((t) => t.name);
-    expect(tables).toEqual(expect.arrayContaining(Object.values(tableNames)));
-    for (const name of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state']) expect(tables).not.toContain(name);
+    it('the rows land in the custom tables, and the default ones do not exist', async () => {
+      const issued = await running.app.get(FeatureService).tokens.issue('table-user');
+      const source = running.app.get<DataSource>(getDataSourceToken(DATA_SOURCE));
+      const log = (await source.query('SELECT jti, token_type FROM custom_log WHERE subject = ? ORDER BY token_type', ['table-user'])) as Array<{
+        jti: string;
+        token_type: string;
+      }>;
+      expect(log.map((r) => r.token_type)).toEqual(['access', 'refresh']);
+      expect(log.find((r) => r.token_type === 'access')?.jti).toBe(issued.jti);
+      const sessions = (await source.query('SELECT session_id FROM custom_session WHERE subject = ?', ['table-user'])) as Array<{ session_id: string }>;
+      expect(sessions).toEqual([{ session_id: issued.sessionId }]);
+      const tables = ((await source.query("SELECT name FROM sqlite_master WHERE type = 'table'")) as Array<{ name: string }>).map((t) => t.name);
+      expect(tables).toEqual(expect.arrayContaining(Object.values(tableNames)));
+      for (const name of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state']) expect(tables).not.toContain(name);
+    });
   });
 });

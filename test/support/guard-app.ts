@@ -11,7 +11,7 @@ import {
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
 import { databaseOptions } from '../../sample/config.js';
-import { startTestApp, tempSqliteFile, type RunningTestApp } from './test-app.js';
+import { startTestApp, tempSqliteFile, type RunningTestApp, type TestAppOptions } from './test-app.js';
 
 /** A guarded echo of the caller's claims, used by several guard scenarios. */
 @Controller('who')
@@ -23,15 +23,15 @@ export class WhoController {
   }
 }
 
-export interface GuardAppExtras extends Pick<ModuleMetadata, 'controllers' | 'providers'> {
+export interface GuardAppExtras extends Pick<ModuleMetadata, 'controllers' | 'providers'>, TestAppOptions {
   /** Where the module keeps its tables: a new SQLite file unless given. */
   database?: TypeOrmModuleOptions;
 }
 
-/** JwtRevocationModule.forRoot(options) on a database, with the given controllers, listening on loopback. */
+/** JwtRevocationModule.forRoot(options) on a database, with the given controllers, listening on loopback (Express unless told). */
 export function startGuardApp(options: JwtRevocationModuleOptions, extras: GuardAppExtras = {}): Promise<RunningTestApp> {
-  const { database = databaseOptions(`sqlite:${tempSqliteFile()}`), controllers, providers } = extras;
-  return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers });
+  const { database = databaseOptions(`sqlite:${tempSqliteFile()}`), controllers, providers, adapter } = extras;
+  return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers }, { adapter });
 }
 
 /** The TokenLogService of an app, or of a running test app. */

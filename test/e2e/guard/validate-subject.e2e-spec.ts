@@ -4,64 +4,66 @@ import { ForbiddenException } from '@nestjs/common';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
-import type { RunningTestApp } from '../../support/test-app.js';
+import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
 
-describe('validateSubject hook', () => {
-  let running: RunningTestApp;
-  const blocked = new Set(['blocked']);
-  const asked: string[] = [];
+eachAdapter('validateSubject', (adapter) => {
+  describe('validateSubject hook', () => {
+    let running: RunningTestApp;
+    const blocked = new Set(['blocked']);
+    const asked: string[] = [];
 
-  const validateSubject = async (subject: string): Promise<boolean> => {
-    asked.push(subject);
-    if (subject === 'boom') throw new Error('database is down: do not leak this');
-    if (subject === 'boom-async') return Promise.reject(new Error('async failure: do not leak this'));
-    if (subject === 'forbidden') throw new ForbiddenException('Account suspended');
-    if (subject === 'truthy') return 'yes' as unknown as boolean;
-    return !blocked.has(subject);
-  };
+    const validateSubject = async (subject: string): Promise<boolean> => {
+      asked.push(subject);
+      if (subject === 'boom') throw new Error('database is down: do not leak this');
+      if (subject === 'boom-async') return Promise.reject(new Error('async failure: do not leak this'));
+      if (subject === 'forbidden') throw new ForbiddenException('Account suspended');
+      if (subject === 'truthy') return 'yes' as unknown as boolean;
+      return !blocked.has(subject);
+    };
 
-  beforeAll(async () => {
-    running = await startGuardApp({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }, { controllers: [WhoController] });
-  });
-  afterAll(async () => {
-    await running?.close();
-  });
+    beforeAll(async () => {
+      running = await startGuardApp({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }, { adapter, controllers: [WhoController] });
+    });
+    afterAll(async () => {
+      await running?.close();
+    });
 
-  const tokenFor = async (subject: string) => (await tokensOf(running).issue(subject)).accessToken;
+    const tokenFor = async (subject: string) => (await tokensOf(running).issue(subject)).accessToken;
 
-  it('a subject the hook refuses gets 401; others get 200', async () => {
-    expect401(await running.http.get('/who').set(bearer(await tokenFor('blocked'))));
-    const res = await running.http.get('/who').set(bearer(await tokenFor('alice'))).expect(200);
-    expect(res.body.sub).toBe('alice');
-  });
+    it('a subject the hook refuses gets 401; others get 200', async () => {
+      expect401(await running.http.get('/who').set(bearer(await tokenFor('blocked'))));
+      const res = await running.http.get('/who').set(bearer(await tokenFor('alice'))).expect(200);
+      expect(res.body.sub).toBe('alice');
+    });
 
-  it('only a literal true allows: a truthy "yes" is 401', async () => {
-    expect401(await running.http.get('/who').set(bearer(await tokenFor('truthy'))));
-  });
+    it('only a literal true allows: a truthy "yes" is 401', async () => {
+      expect401(await running.http.get('/who').set(bearer(await tokenFor('truthy'))));
+    });
 
-  it('with validateSubjectCacheTtl 0 the hook is asked on every request', async () => {
-    const token = await tokenFor('carol');
-    await running.http.get('/who').set(bearer(token)).expect(200);
-    blocked.add('carol');
-    try {
-      expect401(await running.http.get('/who').set(bearer(token)));
-    } finally {
-      blocked.delete('carol');
-    }
-    await running.http.get('/who').set(bearer(token)).expect(200);
-    expect(asked.filter((s) => s === 'carol')).toHaveLength(3);
-  });
+    it('with validateSubjectCacheTtl 0 the hook is asked on every request', async () => {
+      const token = await tokenFor('carol');
+      await running.http.get('/who').set(bearer(token)).expect(200);
+      blocked.add('carol');
+      try {
+        expect401(await running.http.get('/who').set(bearer(token)));
+      } finally {
+        blocked.delete('carol');
+      }
+      await running.http.get('/who').set(bearer(token)).expect(200);
+      expect(asked.filter((s) => s === 'carol')).toHaveLength(3);
+    });
 
-  it.each(['boom', 'boom-async'])('a hook that fails with a plain Error (%s) gives 503, never 500, and leaks nothing', async (subject) => {
-    const res = await running.http.get('/who').set(bearer(await tokenFor(subject)));
-    expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ statusCode: 503 });
-    expect(JSON.stringify(res.body)).not.toMatch(/leak|database|async failure|stack|at /i);
-  });
+    it.each(['boom', 'boom-async'])('a hook that fails with a plain Error (%s) gives 503, never 500, and leaks nothing', async (subject) => {
+      const res = await running.http.get('/who').set(bearer(await tokenFor(subject)));
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ statusCode: 503 });
+      expect(JSON.stringify(res.body)).not.toMatch(/leak|database|async failure|stack|at /i);
+    });
 
-  it('a hook that throws an HttpException keeps its status (403 here)', async () => {
-    const res = await running.http.get('/who').set(bearer(await tokenFor('forbidden')));
-    expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ statusCode: 403, message: 'Account suspended' });
+    it('a hook that throws an HttpException keeps its status (403 here)', async () => {
+      const res = await running.http.get('/who').set(bearer(await tokenFor('forbidden')));
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ statusCode: 403, message: 'Account suspended' });
+    });
   });
 });
