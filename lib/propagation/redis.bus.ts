@@ -67,10 +67,18 @@ export class RedisBus implements RevocationBus {
     let first = true;
     this.subscriber.on('error', (error: Error) => this.logger.warn(`redis: ${error.message}`));
     this.subscriber.on('close', () => (this.ready = false));
+    const subscriber = this.subscriber;
     this.subscriber.on('ready', () => {
-      this.ready = true;
-      if (!first) handlers.reconnected();
-      first = false;
+      // ioredis re-subscribes by itself after 'ready', a moment later: connected
+      // means the subscription is in place again, so confirm it (SUBSCRIBE twice is harmless).
+      subscriber.subscribe(this.channel).then(
+        () => {
+          this.ready = true;
+          if (!first) handlers.reconnected();
+          first = false;
+        },
+        () => undefined,
+      );
     });
     this.subscriber.on('message', (_channel: string, message: string) => {
       const event = parseEvent(message);
@@ -80,7 +88,6 @@ export class RedisBus implements RevocationBus {
     await withStoreTimeout(this.subscriber.subscribe(this.channel), this.timeout, 'redis subscribe').catch((error: Error) =>
       this.logger.warn(`redis subscribe: ${error.message}`),
     );
-    const subscriber = this.subscriber;
     this.heartbeatTimer = setInterval(() => {
       // An unanswered PING trips socketTimeout: ioredis drops the socket and reconnects ('ready' then triggers a catch-up).
       if (this.ready) subscriber.ping().catch(() => undefined);
