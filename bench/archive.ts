@@ -21,7 +21,8 @@ export interface ArchiveFigures {
   duringSweep: { p50: number; p99: number; calls: number };
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 
 /** Calls issue() with `concurrency` in flight until `until()` says stop; returns each call's latency. */
 async function issueLoop(tokens: TokenLogService, concurrency: number, until: () => boolean): Promise<number[]> {
@@ -39,15 +40,31 @@ async function issueLoop(tokens: TokenLogService, concurrency: number, until: ()
   return latencies.sort((a, b) => a - b);
 }
 
-export async function archiveScenario(postgresUrl: string, rows: number, batchSize: number, log: (line: string) => void): Promise<ArchiveFigures> {
+export async function archiveScenario(
+  postgresUrl: string,
+  rows: number,
+  batchSize: number,
+  log: (line: string) => void,
+): Promise<ArchiveFigures> {
   @Module({
     imports: [
-      TypeOrmModule.forRoot({ type: 'postgres', url: postgresUrl, autoLoadEntities: true, synchronize: true, dropSchema: true }),
-      JwtRevocationModule.forRoot({ signing: { secret: 'bench-secret-0123456789-abcdefghijklmnopqrstuvw' }, archiveInterval: 0 }),
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: postgresUrl,
+        autoLoadEntities: true,
+        synchronize: true,
+        dropSchema: true,
+      }),
+      JwtRevocationModule.forRoot({
+        signing: { secret: 'bench-secret-0123456789-abcdefghijklmnopqrstuvw' },
+        archiveInterval: 0,
+      }),
     ],
   })
   class ArchiveBenchModule {}
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(ArchiveBenchModule, { logger: ['error'] });
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(ArchiveBenchModule, {
+    logger: ['error'],
+  });
   try {
     const tokens = app.get(TokenLogService);
     const source = app.get<DataSource>(getDataSourceToken());

@@ -41,14 +41,23 @@ export interface MemoryFigures {
 
 /** Messages from a child to the harness. */
 export type ChildMessage =
-  | { type: 'ready'; port?: number; bootMs: number; initMs: number; memory: MemoryFigures; revokedTokens?: number; activeTokens?: number }
+  | {
+      type: 'ready';
+      port?: number;
+      bootMs: number;
+      initMs: number;
+      memory: MemoryFigures;
+      revokedTokens?: number;
+      activeTokens?: number;
+    }
   | { type: 'token'; token: string }
   | { type: 'issued'; count: number; errors: number; ms: number; firstError?: string }
   | { type: 'cpu'; micros: number }
   | { type: 'failed'; message: string };
 
 /** Messages from the harness to a child. */
-export type ParentMessage = { type: 'token' } | { type: 'cpu' } | { type: 'issue'; seconds: number; concurrency: number };
+export type ParentMessage =
+  { type: 'token' } | { type: 'cpu' } | { type: 'issue'; seconds: number; concurrency: number };
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

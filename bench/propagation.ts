@@ -45,7 +45,12 @@ export async function propagationScenario(
   env: { DATABASE_URL: string; REDIS_URL?: string; SYNC_INTERVAL: string },
   samples: number,
 ): Promise<PropagationFigures> {
-  const vars: Record<string, string> = { JWT_SECRET: SECRET, PROPAGATION: mode, DATABASE_URL: env.DATABASE_URL, SYNC_INTERVAL: env.SYNC_INTERVAL };
+  const vars: Record<string, string> = {
+    JWT_SECRET: SECRET,
+    PROPAGATION: mode,
+    DATABASE_URL: env.DATABASE_URL,
+    SYNC_INTERVAL: env.SYNC_INTERVAL,
+  };
   if (mode === 'redis' && env.REDIS_URL) vars.REDIS_URL = env.REDIS_URL;
   const a = await startSampleProcess(vars, root);
   const b = await startSampleProcess(vars, root);

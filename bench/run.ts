@@ -14,7 +14,15 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIXED_JTI, signToken, type ChildMessage, type IssuanceConfig, type MemoryFigures, type ParentMessage, type ServerConfig } from './common.js';
+import {
+  FIXED_JTI,
+  signToken,
+  type ChildMessage,
+  type IssuanceConfig,
+  type MemoryFigures,
+  type ParentMessage,
+  type ServerConfig,
+} from './common.js';
 import { createSqliteSchema, ensurePostgresDatabase, preparePostgresTokenLog, seedRevoked } from './seed.js';
 import { archiveScenario, type ArchiveFigures } from './archive.js';
 import { propagationScenario, type PropagationFigures } from './propagation.js';
@@ -25,7 +33,8 @@ function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number >= ${min}, got "${raw}"`);
   return value;
 }
 
@@ -99,14 +108,21 @@ class Child {
     config: ServerConfig | IssuanceConfig,
   ) {
     // stdout goes to our stderr: stdout is the result table's.
-    this.proc = fork(script, [JSON.stringify(config)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    this.proc = fork(script, [JSON.stringify(config)], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     this.proc.stdout?.pipe(process.stderr, { end: false });
     children.add(this.proc);
     this.proc.once('exit', () => children.delete(this.proc));
   }
 
   /** Sends `request` (if any) and waits for a message of `type`; a 'failed' message, an exit or the timeout reject. */
-  ask<T extends ChildMessage['type']>(type: T, request?: ParentMessage, timeoutMs = 60_000): Promise<Extract<ChildMessage, { type: T }>> {
+  ask<T extends ChildMessage['type']>(
+    type: T,
+    request?: ParentMessage,
+    timeoutMs = 60_000,
+  ): Promise<Extract<ChildMessage, { type: T }>> {
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
@@ -157,7 +173,9 @@ function median(values: number[]): number {
 
 const MB = 1_000_000;
 const fmt = (value: number, digits = 0) =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'n/a';
 const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -188,7 +206,14 @@ interface RunFigures {
 interface TargetResult {
   id: string;
   label: string;
-  boot: { bootMs: number; initMs: number; heapUsed: number; rss: number; revokedTokens?: number; activeTokens?: number };
+  boot: {
+    bootMs: number;
+    initMs: number;
+    heapUsed: number;
+    rss: number;
+    revokedTokens?: number;
+    activeTokens?: number;
+  };
   rounds: RunFigures[];
   median: { reqPerSec: number; p99: number; cpuMicrosPerRequest: number };
   failures: number;
@@ -207,8 +232,10 @@ async function tokenFor(target: LiveTarget): Promise<string> {
 async function expectStatus(url: string, token: string | null, status: number, what: string): Promise<void> {
   const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const body = await response.text();
-  if (response.status !== status) throw new Error(`sanity check failed: ${what}: expected ${status}, got ${response.status} ${body.slice(0, 200)}`);
-  if (status === 200 && body !== '{"ok":true}') throw new Error(`sanity check failed: ${what}: body ${body.slice(0, 200)}`);
+  if (response.status !== status)
+    throw new Error(`sanity check failed: ${what}: expected ${status}, got ${response.status} ${body.slice(0, 200)}`);
+  if (status === 200 && body !== '{"ok":true}')
+    throw new Error(`sanity check failed: ${what}: body ${body.slice(0, 200)}`);
 }
 
 /** Proves each server does what its label says before any figure is taken. */
@@ -216,13 +243,25 @@ async function sanityCheck(target: LiveTarget): Promise<void> {
   await expectStatus(target.url, await tokenFor(target), 200, `${target.id} with its token`);
   if (target.config.kind === 'none') return;
   await expectStatus(target.url, null, 401, `${target.id} without a token`);
-  const forged = signToken({ sub: 'bench-user', jti: FIXED_JTI, sid: 'bench-session' }).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+  const forged = signToken({ sub: 'bench-user', jti: FIXED_JTI, sid: 'bench-session' }).replace(/.$/, (c) =>
+    c === 'A' ? 'B' : 'A',
+  );
   await expectStatus(target.url, forged, 401, `${target.id} with a bad signature`);
   if (target.revokedJti) {
-    await expectStatus(target.url, signToken({ sub: 'user-0', jti: target.revokedJti, sid: 'seeded' }), 401, `${target.id} with a revoked jti`);
+    await expectStatus(
+      target.url,
+      signToken({ sub: 'user-0', jti: target.revokedJti, sid: 'seeded' }),
+      401,
+      `${target.id} with a revoked jti`,
+    );
   }
   if (target.config.mode === 'allowlist') {
-    await expectStatus(target.url, signToken({ sub: 'bench-user', jti: 'notInTheLog00000000000', sid: 'x' }), 401, `${target.id} with an unknown jti`);
+    await expectStatus(
+      target.url,
+      signToken({ sub: 'bench-user', jti: 'notInTheLog00000000000', sid: 'x' }),
+      401,
+      `${target.id} with an unknown jti`,
+    );
   }
 }
 
@@ -245,7 +284,8 @@ async function cannon(target: LiveTarget, seconds: number): Promise<RunFigures> 
     errors: result.errors,
     timeouts: result.timeouts,
     seconds: result.duration,
-    cpuMicrosPerRequest: ((await target.child.ask('cpu', { type: 'cpu' })).micros - cpuBefore) / (result['2xx'] + result.non2xx),
+    cpuMicrosPerRequest:
+      ((await target.child.ask('cpu', { type: 'cpu' })).micros - cpuBefore) / (result['2xx'] + result.non2xx),
   };
 }
 
@@ -332,7 +372,17 @@ function ratio(results: TargetResult[], numerator: string, denominator: string, 
   const value = a.median.reqPerSec / b.median.reqPerSec;
   const rounds = a.rounds.map((r, i) => r.reqPerSec / b.rounds[i].reqPerSec);
   const cpuValue = b.median.cpuMicrosPerRequest / a.median.cpuMicrosPerRequest;
-  return { name: `(${numerator})/(${denominator})`, numerator, denominator, target, value, rounds, medianOfRounds: median(rounds), cpuValue, met: value >= target };
+  return {
+    name: `(${numerator})/(${denominator})`,
+    numerator,
+    denominator,
+    target,
+    value,
+    rounds,
+    medianOfRounds: median(rounds),
+    cpuValue,
+    met: value >= target,
+  };
 }
 
 // ---------------------------------------------------------------- scenario 2: memory
@@ -351,11 +401,24 @@ async function memory(files: Map<number, string>): Promise<MemoryRound[]> {
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = [];
     for (const revoked of SIZES) {
-      const child = new Child(`memory-${revoked}`, SERVER_SCRIPT, { kind: 'revocable', sqliteFile: files.get(revoked), mode: 'denylist', memoryOnly: true });
+      const child = new Child(`memory-${revoked}`, SERVER_SCRIPT, {
+        kind: 'revocable',
+        sqliteFile: files.get(revoked),
+        mode: 'denylist',
+        memoryOnly: true,
+      });
       try {
         const ready = await child.ask('ready', undefined, BOOT_TIMEOUT);
-        if (ready.revokedTokens !== revoked) throw new Error(`loaded ${ready.revokedTokens} revoked tokens, expected ${revoked}`);
-        rounds.push({ revoked, heapUsed: ready.memory.heapUsed, rss: ready.memory.rss, initMs: ready.initMs, bootMs: ready.bootMs, memory: ready.memory });
+        if (ready.revokedTokens !== revoked)
+          throw new Error(`loaded ${ready.revokedTokens} revoked tokens, expected ${revoked}`);
+        rounds.push({
+          revoked,
+          heapUsed: ready.memory.heapUsed,
+          rss: ready.memory.rss,
+          initMs: ready.initMs,
+          bootMs: ready.bootMs,
+          memory: ready.memory,
+        });
         line.push(`${fmt(revoked)}: heap ${fmt(ready.memory.heapUsed / MB, 1)} MB, init ${fmt(ready.initMs)} ms`);
       } finally {
         await child.stop();
@@ -385,7 +448,11 @@ interface IssuanceResult {
  * connection, so concurrent transactions can collide there: their errors are
  * counted, and the serial row shows what the log write costs without them).
  */
-async function issuance(sqliteFiles: [string, string], postgres: boolean, postgresReason: string): Promise<IssuanceResult[]> {
+async function issuance(
+  sqliteFiles: [string, string],
+  postgres: boolean,
+  postgresReason: string,
+): Promise<IssuanceResult[]> {
   const setups: Array<[IssuanceResult, Child]> = [];
   const results: IssuanceResult[] = [];
   const started: Child[] = [];
@@ -393,7 +460,9 @@ async function issuance(sqliteFiles: [string, string], postgres: boolean, postgr
     const sqlite = new Child('issuance-sqlite', ISSUANCE_SCRIPT, { database: 'sqlite', sqliteFile: sqliteFiles[0] });
     started.push(sqlite);
     await sqlite.ask('ready', undefined, BOOT_TIMEOUT);
-    const plan: Array<[IssuanceResult, Child]> = [[{ database: 'sqlite', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0 }, sqlite]];
+    const plan: Array<[IssuanceResult, Child]> = [
+      [{ database: 'sqlite', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0 }, sqlite],
+    ];
     if (postgres) {
       const pg = new Child('issuance-postgres', ISSUANCE_SCRIPT, { database: 'postgres', postgresUrl: POSTGRES_URL });
       started.push(pg);
@@ -401,7 +470,10 @@ async function issuance(sqliteFiles: [string, string], postgres: boolean, postgr
       plan.push([{ database: 'postgres', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0 }, pg]);
     }
     // Its own process and file: a run with collisions can leave the other connection mid-transaction.
-    const serial = new Child('issuance-sqlite-serial', ISSUANCE_SCRIPT, { database: 'sqlite', sqliteFile: sqliteFiles[1] });
+    const serial = new Child('issuance-sqlite-serial', ISSUANCE_SCRIPT, {
+      database: 'sqlite',
+      sqliteFile: sqliteFiles[1],
+    });
     started.push(serial);
     await serial.ask('ready', undefined, BOOT_TIMEOUT);
     plan.push([{ database: 'sqlite', concurrency: 1, rounds: [], median: NaN, errors: 0 }, serial]);
@@ -410,17 +482,31 @@ async function issuance(sqliteFiles: [string, string], postgres: boolean, postgr
       await child.ask('issued', { type: 'issue', seconds: 1, concurrency: result.concurrency }); // warm-up
     }
     for (const [result] of setups) results.push(result);
-    if (!postgres) results.splice(1, 0, { database: 'postgres', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0, skipped: postgresReason });
+    if (!postgres)
+      results.splice(1, 0, {
+        database: 'postgres',
+        concurrency: ISSUE_CONCURRENCY,
+        rounds: [],
+        median: NaN,
+        errors: 0,
+        skipped: postgresReason,
+      });
     for (let round = 0; round < ROUNDS; round++) {
       const line: string[] = [];
       for (let i = 0; i < setups.length; i++) {
         const [result, child] = setups[(i + round) % setups.length];
-        const run = await child.ask('issued', { type: 'issue', seconds: ISSUE_SECONDS, concurrency: result.concurrency }, (ISSUE_SECONDS + 60) * 1000);
+        const run = await child.ask(
+          'issued',
+          { type: 'issue', seconds: ISSUE_SECONDS, concurrency: result.concurrency },
+          (ISSUE_SECONDS + 60) * 1000,
+        );
         const perSecond = run.count / (run.ms / 1000);
         result.rounds.push({ perSecond, count: run.count, errors: run.errors, ms: run.ms, firstError: run.firstError });
         result.errors += run.errors;
         result.firstError ??= run.firstError;
-        line.push(`${result.database}×${result.concurrency} ${fmt(perSecond)}/s${run.errors ? ` (${run.errors} failed)` : ''}`);
+        line.push(
+          `${result.database}×${result.concurrency} ${fmt(perSecond)}/s${run.errors ? ` (${run.errors} failed)` : ''}`,
+        );
       }
       log(`  round ${round + 1}/${ROUNDS}: ${line.join(', ')}`);
     }
@@ -437,7 +523,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg();
   tempDir = mkdtempSync(join(tmpdir(), 'jwt-revocation-bench-'));
-  log(`nestjs-jwt-revocation bench: ${ROUNDS} rounds, ${SECONDS} s per run, ${CONNECTIONS} connections; temp dir ${tempDir}`);
+  log(
+    `nestjs-jwt-revocation bench: ${ROUNDS} rounds, ${SECONDS} s per run, ${CONNECTIONS} connections; temp dir ${tempDir}`,
+  );
 
   // Databases. SQLite files: one per denylist size, one for allowlist, one for issuance.
   log('preparing databases');
@@ -476,15 +564,27 @@ async function main(): Promise<void> {
       revoked,
       revokedJti: revokedSample.get(revoked),
     })),
-    { id: 'e', label: 'RevocableJwtGuard allowlist (jti active)', config: { kind: 'revocable', sqliteFile: allowlistFile, mode: 'allowlist' }, revoked: 0 },
+    {
+      id: 'e',
+      label: 'RevocableJwtGuard allowlist (jti active)',
+      config: { kind: 'revocable', sqliteFile: allowlistFile, mode: 'allowlist' },
+      revoked: 0,
+    },
   ];
-  if (postgres) targets.push({ id: 'f', label: 'naive: passport-jwt KeyObject + PostgreSQL query per request', config: { kind: 'naive-pg', postgresUrl: POSTGRES_URL } });
+  if (postgres)
+    targets.push({
+      id: 'f',
+      label: 'naive: passport-jwt KeyObject + PostgreSQL query per request',
+      config: { kind: 'naive-pg', postgresUrl: POSTGRES_URL },
+    });
 
   log('scenario 1: request throughput');
   const throughputResults = await throughput(targets);
-  const ratios = [ratio(throughputResults, 'd0', 'c', 0.95), ratio(throughputResults, 'd1M', 'c', 0.95), ratio(throughputResults, 'd0', 'b', 2)].filter(
-    (r): r is Ratio => r !== undefined,
-  );
+  const ratios = [
+    ratio(throughputResults, 'd0', 'c', 0.95),
+    ratio(throughputResults, 'd1M', 'c', 0.95),
+    ratio(throughputResults, 'd0', 'b', 2),
+  ].filter((r): r is Ratio => r !== undefined);
 
   log('scenario 2: memory and boot load');
   const memoryRounds = await memory(files);
@@ -519,7 +619,11 @@ async function main(): Promise<void> {
   };
 
   log('scenario 3: issuance');
-  const issuanceResults = await issuance([join(tempDir, 'issuance.sqlite'), join(tempDir, 'issuance-serial.sqlite')], postgres, postgresReason);
+  const issuanceResults = await issuance(
+    [join(tempDir, 'issuance.sqlite'), join(tempDir, 'issuance-serial.sqlite')],
+    postgres,
+    postgresReason,
+  );
 
   const notMeasured: Array<{ scenario: string; status: string }> = [];
   let archive: ArchiveFigures | undefined;
@@ -536,7 +640,11 @@ async function main(): Promise<void> {
   const propagation: PropagationFigures[] = [];
   if (postgres) {
     log(`scenario 5: propagation between two sample processes (SYNC_INTERVAL ${SYNC_INTERVAL} s)`);
-    const modes: Array<['redis' | 'notify' | 'poll', number]> = [['redis', PUSH_SAMPLES], ['notify', PUSH_SAMPLES], ['poll', POLL_SAMPLES]];
+    const modes: Array<['redis' | 'notify' | 'poll', number]> = [
+      ['redis', PUSH_SAMPLES],
+      ['notify', PUSH_SAMPLES],
+      ['poll', POLL_SAMPLES],
+    ];
     for (const [mode, samples] of modes) {
       if (mode === 'redis' && !REDIS_URL) {
         notMeasured.push({ scenario: '5. propagation, redis', status: 'not measured: BENCH_REDIS_URL unset' });
@@ -544,7 +652,14 @@ async function main(): Promise<void> {
       }
       try {
         log(`  ${mode}: ${samples} revocations`);
-        propagation.push(await propagationScenario(ROOT, mode, { DATABASE_URL: POSTGRES_URL, REDIS_URL, SYNC_INTERVAL: String(SYNC_INTERVAL) }, samples));
+        propagation.push(
+          await propagationScenario(
+            ROOT,
+            mode,
+            { DATABASE_URL: POSTGRES_URL, REDIS_URL, SYNC_INTERVAL: String(SYNC_INTERVAL) },
+            samples,
+          ),
+        );
       } catch (error) {
         notMeasured.push({ scenario: `5. propagation, ${mode}`, status: `failed: ${(error as Error).message}` });
       }
@@ -562,8 +677,19 @@ async function main(): Promise<void> {
     platform: `${process.platform} ${process.arch}`,
     loadAverage: { start: loadStart, end: loadavg() },
     durationSeconds: Math.round((Date.now() - started) / 1000),
-    settings: { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
-    throughput: { targets: throughputResults, ratios, skipped: postgres ? [] : [`(f) naive guard with a PostgreSQL query: ${postgresReason}`] },
+    settings: {
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      warmup: WARMUP,
+      connections: CONNECTIONS,
+      issueSeconds: ISSUE_SECONDS,
+      issueConcurrency: ISSUE_CONCURRENCY,
+    },
+    throughput: {
+      targets: throughputResults,
+      ratios,
+      skipped: postgres ? [] : [`(f) naive guard with a PostgreSQL query: ${postgresReason}`],
+    },
     memory: { sizes: memoryBySize, growthPerMillion: growth },
     issuance: issuanceResults,
     archive,
@@ -589,7 +715,10 @@ type Report = {
   durationSeconds: number;
   throughput: { targets: TargetResult[]; ratios: Ratio[]; skipped: string[] };
   memory: {
-    sizes: Array<{ revoked: number; median: { heapUsed: number; rss: number; maxRss: number; initMs: number; bootMs: number } }>;
+    sizes: Array<{
+      revoked: number;
+      median: { heapUsed: number; rss: number; maxRss: number; initMs: number; bootMs: number };
+    }>;
     growthPerMillion: { heapUsedMB: number; rssMB: number; target: number; met: boolean; rssMet: boolean };
   };
   issuance: IssuanceResult[];
@@ -618,12 +747,16 @@ function renderMarkdown(report: Report): string {
     );
   }
   const g = report.memory.growthPerMillion;
-  out.push(`| 2. heap used per 1M revoked jtis | ${fmt(g.heapUsedMB, 1)} MB (RSS ${fmt(g.rssMB, 1)} MB) | ≤ ${g.target} MB | ${verdict(g.met)}${g.rssMet ? '' : ' (RSS: MISSED)'} |`);
+  out.push(
+    `| 2. heap used per 1M revoked jtis | ${fmt(g.heapUsedMB, 1)} MB (RSS ${fmt(g.rssMB, 1)} MB) | ≤ ${g.target} MB | ${verdict(g.met)}${g.rssMet ? '' : ' (RSS: MISSED)'} |`,
+  );
   const top = report.memory.sizes[report.memory.sizes.length - 1];
   out.push(`| 2. boot load, app.init() with ${fmt(top.revoked)} revoked | ${fmt(top.median.initMs)} ms | - | |`);
   for (const r of report.issuance) {
     const failed = r.errors ? ` (+ ${fmt(r.errors)} failed calls)` : '';
-    out.push(`| 3. issue() on ${r.database}, ${r.concurrency} in flight | ${r.skipped ?? `${fmt(r.median)} /s${failed}`} | - | |`);
+    out.push(
+      `| 3. issue() on ${r.database}, ${r.concurrency} in flight | ${r.skipped ?? `${fmt(r.median)} /s${failed}`} | - | |`,
+    );
   }
   for (const n of report.notMeasured) out.push(`| ${n.scenario} | ${n.status} | - | |`);
   out.push('');
@@ -646,10 +779,16 @@ function renderMarkdown(report: Report): string {
     '| --- | ---: | ---: | ---: | --- | --- |',
   );
   for (const r of ratios) {
-    out.push(`| ${r.name} | ${r.value.toFixed(2)} | ${r.medianOfRounds.toFixed(2)} | ${r.cpuValue.toFixed(2)} | ≥ ${r.target} | ${verdict(r.met)} |`);
+    out.push(
+      `| ${r.name} | ${r.value.toFixed(2)} | ${r.medianOfRounds.toFixed(2)} | ${r.cpuValue.toFixed(2)} | ≥ ${r.target} | ${verdict(r.met)} |`,
+    );
   }
   const a = byId('a');
-  if (a) out.push('', `For scale: (c)/(a) = ${(byId('c')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}, (d0)/(a) = ${(byId('d0')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}.`);
+  if (a)
+    out.push(
+      '',
+      `For scale: (c)/(a) = ${(byId('c')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}, (d0)/(a) = ${(byId('d0')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}.`,
+    );
   out.push('');
 
   out.push(
@@ -679,7 +818,9 @@ function renderMarkdown(report: Report): string {
     if (r.skipped) out.push(`| ${r.database} | ${r.concurrency} | ${r.skipped} | | | |`);
     else {
       const error = (r.firstError ?? '').replace(/\|/g, '/').slice(0, 120);
-      out.push(`| ${r.database} | ${r.concurrency} | ${fmt(r.median)} | ${r.rounds.map((x) => fmt(x.perSecond)).join(', ')} | ${fmt(r.errors)} | ${error} |`);
+      out.push(
+        `| ${r.database} | ${r.concurrency} | ${fmt(r.median)} | ${r.rounds.map((x) => fmt(x.perSecond)).join(', ')} | ${fmt(r.errors)} | ${error} |`,
+      );
     }
   }
   if (report.archive) {
@@ -704,7 +845,8 @@ function renderMarkdown(report: Report): string {
       '| mode | revocations | p50 ms | p99 ms | max ms |',
       '| --- | ---: | ---: | ---: | ---: |',
     );
-    for (const p of report.propagation.modes) out.push(`| ${p.mode} | ${p.samples} | ${fmt(p.p50, 1)} | ${fmt(p.p99, 1)} | ${fmt(p.max, 1)} |`);
+    for (const p of report.propagation.modes)
+      out.push(`| ${p.mode} | ${p.samples} | ${fmt(p.p50, 1)} | ${fmt(p.p99, 1)} | ${fmt(p.max, 1)} |`);
   }
   if (report.notMeasured.length) {
     out.push('', '## Not measured', '', '| scenario | result |', '| --- | --- |');

@@ -25,7 +25,12 @@ const Sqlite = require('better-sqlite3') as new (file: string) => SqliteDatabase
 
 /** Creates the module's four tables in a new SQLite file, the way an app does at first boot (synchronize). */
 export async function createSqliteSchema(file: string): Promise<void> {
-  const source = new DataSource({ type: 'better-sqlite3', database: file, entities: jwtRevocationEntities(), synchronize: true });
+  const source = new DataSource({
+    type: 'better-sqlite3',
+    database: file,
+    entities: jwtRevocationEntities(),
+    synchronize: true,
+  });
   await source.initialize();
   await source.destroy();
 }
@@ -63,7 +68,9 @@ export function seedRevoked(file: string, count: number): string | undefined {
         }
       }
     })();
-    const { n } = db.prepare('SELECT count(*) AS n FROM jwt_token_log WHERE revoked_at IS NOT NULL').get() as { n: number };
+    const { n } = db.prepare('SELECT count(*) AS n FROM jwt_token_log WHERE revoked_at IS NOT NULL').get() as {
+      n: number;
+    };
     if (n !== count) throw new Error(`seeded ${n} rows instead of ${count}`);
     return sample;
   } finally {
@@ -93,7 +100,13 @@ export async function ensurePostgresDatabase(url: string): Promise<void> {
  * the token the load generator sends and some others around it.
  */
 export async function preparePostgresTokenLog(url: string): Promise<void> {
-  const source = new DataSource({ type: 'postgres', url, entities: jwtRevocationEntities(), dropSchema: true, synchronize: true });
+  const source = new DataSource({
+    type: 'postgres',
+    url,
+    entities: jwtRevocationEntities(),
+    dropSchema: true,
+    synchronize: true,
+  });
   await source.initialize();
   try {
     const now = Date.now();

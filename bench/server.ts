@@ -5,7 +5,16 @@
  * port of 127.0.0.1 and reports it over IPC.
  */
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, UnauthorizedException, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UnauthorizedException,
+  type DynamicModule,
+  type INestApplication,
+  type Type,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -15,7 +24,16 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { DataSource } from 'typeorm';
 import { JwtRevocationModule, RevocableJwtGuard, TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationState } from 'nestjs-jwt-revocation/testing';
-import { answerCpuQuestions, exitWithParent, forceGc, memoryNow, SECRET, send, type ParentMessage, type ServerConfig } from './common.js';
+import {
+  answerCpuQuestions,
+  exitWithParent,
+  forceGc,
+  memoryNow,
+  SECRET,
+  send,
+  type ParentMessage,
+  type ServerConfig,
+} from './common.js';
 
 @Controller()
 class PingController {
@@ -45,11 +63,17 @@ function statelessStrategy(secretOrKey: unknown): Type {
 @Injectable()
 class NaiveStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly dataSource: DataSource) {
-    super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: createSecretKey(Buffer.from(SECRET)), algorithms: ['HS256'] } as never);
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: createSecretKey(Buffer.from(SECRET)),
+      algorithms: ['HS256'],
+    } as never);
   }
 
   async validate(payload: { jti?: unknown }) {
-    const rows = (await this.dataSource.query('SELECT revoked_at FROM jwt_token_log WHERE jti = $1', [payload.jti])) as Array<{ revoked_at: unknown }>;
+    const rows = (await this.dataSource.query('SELECT revoked_at FROM jwt_token_log WHERE jti = $1', [
+      payload.jti,
+    ])) as Array<{ revoked_at: unknown }>;
     if (rows.length === 0 || rows[0].revoked_at !== null) throw new UnauthorizedException();
     return payload;
   }
@@ -79,7 +103,12 @@ function moduleFor(config: ServerConfig): DynamicModule {
       return {
         ...base,
         imports: [
-          TypeOrmModule.forRoot({ type: 'better-sqlite3', database: config.sqliteFile!, autoLoadEntities: true, synchronize: false }),
+          TypeOrmModule.forRoot({
+            type: 'better-sqlite3',
+            database: config.sqliteFile!,
+            autoLoadEntities: true,
+            synchronize: false,
+          }),
           JwtRevocationModule.forRoot({ signing: { secret: SECRET }, mode: config.mode ?? 'denylist' }),
         ],
         providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],

@@ -15,5 +15,8 @@ export const {
   // Extras are read while the module is defined (TypeOrmModule.forFeature
   // needs the data source and the tables then), so they are never the result
   // of an async factory. See jwt-revocation.module.ts for how they are used.
-  .setExtras<JwtRevocationModuleExtras>({ isGlobal: false, dataSource: undefined, tableNames: undefined, store: undefined }, (definition) => definition)
+  .setExtras<JwtRevocationModuleExtras>(
+    { isGlobal: false, dataSource: undefined, tableNames: undefined, store: undefined },
+    (definition) => definition,
+  )
   .build();

@@ -44,7 +44,19 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       ],
       providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(extras, entities)],
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
-      exports: [RevocableJwtStrategy, TokenLogService, TokenEvents, KeyRing, RevocationSync, RevocationHealthIndicator, RevocationState, TokenStore, JwtRevocationConfig, LogoutInterceptor, PassportModule],
+      exports: [
+        RevocableJwtStrategy,
+        TokenLogService,
+        TokenEvents,
+        KeyRing,
+        RevocationSync,
+        RevocationHealthIndicator,
+        RevocationState,
+        TokenStore,
+        JwtRevocationConfig,
+        LogoutInterceptor,
+        PassportModule,
+      ],
     };
   }
 }

@@ -3,7 +3,10 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { JwtRevocationEntitySet } from './storage/typeorm/entities/jwt-revocation.entities.js';
 import { TokenStore } from './storage/token-store.interface.js';
-import type { JwtRevocationModuleExtras, JwtRevocationModuleOptions } from './interfaces/jwt-revocation-module-options.interface.js';
+import type {
+  JwtRevocationModuleExtras,
+  JwtRevocationModuleOptions,
+} from './interfaces/jwt-revocation-module-options.interface.js';
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
 import { ArchiveSweeper } from './archive/archive-sweeper.js';
 import { closeHungConnections } from './storage/typeorm/hung-connections.js';
@@ -39,7 +42,8 @@ function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevoca
       { provide: TokenStore, useClass: extras.store as Type<TokenStore> },
       {
         provide: JWT_REVOCATION_BUS,
-        useFactory: (config: JwtRevocationConfig) => createRevocationBus(config, null, DEFAULT_TABLE_NAMES.revocationEvent),
+        useFactory: (config: JwtRevocationConfig) =>
+          createRevocationBus(config, null, DEFAULT_TABLE_NAMES.revocationEvent),
         inject: [JwtRevocationConfig],
       },
     ];
@@ -58,14 +62,21 @@ function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevoca
     {
       provide: JWT_REVOCATION_BUS,
       useFactory: (config: JwtRevocationConfig, dataSource: DataSource) =>
-        createRevocationBus(config, dataSource, entities.revocationEvent.options.tableName ?? DEFAULT_TABLE_NAMES.revocationEvent),
+        createRevocationBus(
+          config,
+          dataSource,
+          entities.revocationEvent.options.tableName ?? DEFAULT_TABLE_NAMES.revocationEvent,
+        ),
       inject: [JwtRevocationConfig, source],
     },
   ];
 }
 
 /** Every provider of one JwtRevocationModule; `entities` is null when the app brings its own store. */
-export function createJwtRevocationProviders(extras: JwtRevocationModuleExtras, entities: JwtRevocationEntitySet | null): Provider[] {
+export function createJwtRevocationProviders(
+  extras: JwtRevocationModuleExtras,
+  entities: JwtRevocationEntitySet | null,
+): Provider[] {
   return [
     {
       provide: JwtRevocationConfig,

@@ -15,7 +15,9 @@ import { UsersService } from './users/users.service.js';
 @Module({})
 export class AppModule {
   static forConfig(config: SampleConfig): DynamicModule {
-    const users = UsersModule.forRoot({ passwordHashCost: config.passwordHashCost ?? SAMPLE_DEFAULTS.passwordHashCost });
+    const users = UsersModule.forRoot({
+      passwordHashCost: config.passwordHashCost ?? SAMPLE_DEFAULTS.passwordHashCost,
+    });
     return {
       module: AppModule,
       imports: [

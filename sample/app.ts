@@ -7,7 +7,10 @@ import { DatabaseUnavailableFilter } from './database-unavailable.filter.js';
 import { securityHeaders } from './security-headers.js';
 
 /** Builds the sample app; main.ts and the e2e tests share it. */
-export async function createApp(config: SampleConfig, logger?: LoggerService | LogLevel[] | false): Promise<INestApplication> {
+export async function createApp(
+  config: SampleConfig,
+  logger?: LoggerService | LogLevel[] | false,
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
     logger: logger ?? undefined,

@@ -6,13 +6,27 @@ interface ReplyLike {
   json(body: unknown): unknown;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P03', '08006', '08001', '08003']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; driverError?: { code?: string }; message?: string; name?: string } | null;
   if (!e) return false;
   if (NETWORK_CODES.has(e.code ?? '') || NETWORK_CODES.has(e.driverError?.code ?? '')) return true;
-  return /Connection terminated|connection is in closed state|timeout exceeded when trying to connect|Can't add new command/i.test(e.message ?? '');
+  return /Connection terminated|connection is in closed state|timeout exceeded when trying to connect|Can't add new command/i.test(
+    e.message ?? '',
+  );
 }
 
 /**
@@ -28,13 +42,17 @@ export class DatabaseUnavailableFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<ReplyLike>();
     if (error instanceof HttpException) {
       const body = error.getResponse();
-      reply.status(error.getStatus()).json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
+      reply
+        .status(error.getStatus())
+        .json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
       return;
     }
     if (isUnavailable(error)) {
       this.logger.warn(`database unavailable: ${(error as Error).message}`);
       reply.setHeader('Retry-After', '5');
-      reply.status(503).json({ statusCode: 503, message: 'Database unavailable, retry shortly', error: 'Service Unavailable' });
+      reply
+        .status(503)
+        .json({ statusCode: 503, message: 'Database unavailable, retry shortly', error: 'Service Unavailable' });
       return;
     }
     this.logger.error((error as Error)?.stack ?? String(error));

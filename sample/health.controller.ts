@@ -15,7 +15,8 @@ export class HealthController {
   @HttpCode(200)
   check() {
     const result = this.revocation.check('revocation');
-    if (result.revocation.status === 'down') throw new ServiceUnavailableException({ status: 'error', details: result });
+    if (result.revocation.status === 'down')
+      throw new ServiceUnavailableException({ status: 'error', details: result });
     return { status: 'ok', details: result };
   }
 }

@@ -10,10 +10,18 @@ import { User } from './users/user.entity.js';
  * The same statements TypeORM's `migration:generate` would write.
  */
 export async function pendingSchemaSql(url: string): Promise<string[]> {
-  const { autoLoadEntities: _auto, synchronize: _sync, ...options } = databaseOptions(url) as DataSourceOptions & {
+  const {
+    autoLoadEntities: _auto,
+    synchronize: _sync,
+    ...options
+  } = databaseOptions(url) as DataSourceOptions & {
     autoLoadEntities?: boolean;
   };
-  const source = new DataSource({ ...options, synchronize: false, entities: [...jwtRevocationEntities(), User] } as DataSourceOptions);
+  const source = new DataSource({
+    ...options,
+    synchronize: false,
+    entities: [...jwtRevocationEntities(), User],
+  } as DataSourceOptions);
   await source.initialize();
   try {
     const { upQueries } = await source.driver.createSchemaBuilder().log();

@@ -4,7 +4,12 @@ import { TokenStore } from '../storage/token-store.interface.js';
 
 export type SweeperConfig = Pick<
   JwtRevocationConfig,
-  'archiveInterval' | 'archiveBatchSize' | 'archiveSafetyMargin' | 'archiveRetention' | 'clockTolerance' | 'accessTokenTtl'
+  | 'archiveInterval'
+  | 'archiveBatchSize'
+  | 'archiveSafetyMargin'
+  | 'archiveRetention'
+  | 'clockTolerance'
+  | 'accessTokenTtl'
 >;
 
 export interface ArchiveOptions {
@@ -67,16 +72,21 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const result = await this.run();
       if (result.archived + result.purgedArchive > 0) {
-        this.logger.log(`archive sweep: ${result.archived} archived, ${result.purgedArchive} purged, ${result.purgedSessions} sessions dropped`);
+        this.logger.log(
+          `archive sweep: ${result.archived} archived, ${result.purgedArchive} purged, ${result.purgedSessions} sessions dropped`,
+        );
       }
     } catch (error) {
-      this.logger.error(`archive sweep failed, next try in ${this.config.archiveInterval} s: ${(error as Error).message}`);
+      this.logger.error(
+        `archive sweep failed, next try in ${this.config.archiveInterval} s: ${(error as Error).message}`,
+      );
     }
   }
 
   private async sweep(options: ArchiveOptions): Promise<ArchiveResult> {
     const batchSize = options.batchSize ?? this.config.archiveBatchSize;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError('batchSize must be a whole number from 1 to 10000');
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+      throw new RangeError('batchSize must be a whole number from 1 to 10000');
     const now = Date.now();
     const cutoff = options.olderThan?.getTime() ?? now - this.config.archiveSafetyMargin * 1000;
     // Never past the safety margin, whatever the caller asks: a token still accepted stays in the log.
@@ -94,14 +104,27 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
           if (moved < batchSize) return;
         }
       };
-      await drain(() => batches.archive(safeCutoff, now, batchSize), (n) => (result.archived += n));
-      await drain(() => batches.purgeSessions(safeCutoff, batchSize), (n) => (result.purgedSessions += n));
+      await drain(
+        () => batches.archive(safeCutoff, now, batchSize),
+        (n) => (result.archived += n),
+      );
+      await drain(
+        () => batches.purgeSessions(safeCutoff, batchSize),
+        (n) => (result.purgedSessions += n),
+      );
       // Events matter while a token they revoke can still be presented; after that, boot loads come from the tables.
-      const eventHorizon = now - (this.config.accessTokenTtl + this.config.clockTolerance + this.config.archiveSafetyMargin) * 1000;
-      await drain(() => batches.purgeEvents(eventHorizon, batchSize), () => undefined);
+      const eventHorizon =
+        now - (this.config.accessTokenTtl + this.config.clockTolerance + this.config.archiveSafetyMargin) * 1000;
+      await drain(
+        () => batches.purgeEvents(eventHorizon, batchSize),
+        () => undefined,
+      );
       if (this.config.archiveRetention !== undefined) {
         const before = now - this.config.archiveRetention * 1000;
-        await drain(() => batches.purgeArchive(before, batchSize), (n) => (result.purgedArchive += n));
+        await drain(
+          () => batches.purgeArchive(before, batchSize),
+          (n) => (result.purgedArchive += n),
+        );
       }
       return result;
     });

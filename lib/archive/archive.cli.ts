@@ -33,7 +33,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('DATABASE_URL=... jwt-revocation-archive [--batch-size N] [--safety-margin S] [--retention S] [--table-prefix P]');
+    console.log(
+      'DATABASE_URL=... jwt-revocation-archive [--batch-size N] [--safety-margin S] [--retention S] [--table-prefix P]',
+    );
     return 0;
   }
   const url = process.env.DATABASE_URL;
@@ -41,7 +43,13 @@ async function main(): Promise<number> {
   const defaults = new JwtRevocationDefaults();
   const prefix = values['table-prefix'];
   const tableNames = prefix
-    ? { tokenLog: `${prefix}token_log`, tokenArchive: `${prefix}token_archive`, session: `${prefix}session`, subjectState: `${prefix}subject_state`, revocationEvent: `${prefix}revocation_event` }
+    ? {
+        tokenLog: `${prefix}token_log`,
+        tokenArchive: `${prefix}token_archive`,
+        session: `${prefix}session`,
+        subjectState: `${prefix}subject_state`,
+        revocationEvent: `${prefix}revocation_event`,
+      }
     : {};
   const config = {
     ...defaults,

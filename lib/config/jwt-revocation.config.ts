@@ -14,7 +14,9 @@ const KNOWN_OPTIONS = new Set<string>([
 
 function positiveInteger(name: string, value: unknown, allowZero = false, unit = 'seconds'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    fail(`option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} whole number of ${unit}, got ${String(value)}`);
+    fail(
+      `option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} whole number of ${unit}, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -61,54 +63,80 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('syncInterval', this.syncInterval);
     positiveInteger('maxStaleness', this.maxStaleness);
     if (this.maxStaleness <= this.syncInterval) {
-      fail(`option "maxStaleness" (${this.maxStaleness}) must be longer than "syncInterval" (${this.syncInterval}): every catch-up would come too late`);
+      fail(
+        `option "maxStaleness" (${this.maxStaleness}) must be longer than "syncInterval" (${this.syncInterval}): every catch-up would come too late`,
+      );
     }
     // A catch-up starts up to syncInterval after the last one and must give up before the state goes stale.
-    if (options.storeTimeout === undefined) this.storeTimeout = Math.min(this.storeTimeout, this.maxStaleness - this.syncInterval);
+    if (options.storeTimeout === undefined)
+      this.storeTimeout = Math.min(this.storeTimeout, this.maxStaleness - this.syncInterval);
     positiveInteger('storeTimeout', this.storeTimeout);
     if (this.storeTimeout > this.maxStaleness - this.syncInterval) {
-      fail(`option "storeTimeout" (${this.storeTimeout}) plus "syncInterval" (${this.syncInterval}) exceeds "maxStaleness" (${this.maxStaleness}): a catch-up still allowed to run would let the state go stale`);
+      fail(
+        `option "storeTimeout" (${this.storeTimeout}) plus "syncInterval" (${this.syncInterval}) exceeds "maxStaleness" (${this.maxStaleness}): a catch-up still allowed to run would let the state go stale`,
+      );
     }
     if (typeof this.failClosed !== 'boolean') fail('option "failClosed" must be true or false');
-    if (!['auto', 'redis', 'notify', 'poll'].includes(this.propagation)) fail(`option "propagation" must be 'auto', 'redis', 'notify' or 'poll', got ${String(this.propagation)}`);
+    if (!['auto', 'redis', 'notify', 'poll'].includes(this.propagation))
+      fail(`option "propagation" must be 'auto', 'redis', 'notify' or 'poll', got ${String(this.propagation)}`);
     if (this.propagation === 'redis' && !this.redis) fail('option "propagation" is \'redis\' but "redis" is not set');
-    if (this.redis !== undefined && typeof this.redis !== 'string' && typeof (this.redis as { duplicate?: unknown }).duplicate !== 'function') {
+    if (
+      this.redis !== undefined &&
+      typeof this.redis !== 'string' &&
+      typeof (this.redis as { duplicate?: unknown }).duplicate !== 'function'
+    ) {
       fail('option "redis" must be a redis:// URL or an ioredis client');
     }
-    if (typeof this.redis === 'string' && !/^rediss?:\/\//.test(this.redis)) fail('option "redis" must be a redis:// or rediss:// URL');
+    if (typeof this.redis === 'string' && !/^rediss?:\/\//.test(this.redis))
+      fail('option "redis" must be a redis:// or rediss:// URL');
     positiveInteger('archiveInterval', this.archiveInterval, true);
     positiveInteger('archiveBatchSize', this.archiveBatchSize);
-    if (this.archiveBatchSize > 10_000) fail(`option "archiveBatchSize" (${this.archiveBatchSize}) is over 10000: a batch holds its locks that long`);
+    if (this.archiveBatchSize > 10_000)
+      fail(`option "archiveBatchSize" (${this.archiveBatchSize}) is over 10000: a batch holds its locks that long`);
     positiveInteger('archiveSafetyMargin', this.archiveSafetyMargin, true);
     if (this.archiveSafetyMargin < this.clockTolerance) {
-      fail(`option "archiveSafetyMargin" (${this.archiveSafetyMargin}) is below "clockTolerance" (${this.clockTolerance}): a token still accepted could leave the log`);
+      fail(
+        `option "archiveSafetyMargin" (${this.archiveSafetyMargin}) is below "clockTolerance" (${this.clockTolerance}): a token still accepted could leave the log`,
+      );
     }
     if (this.archiveRetention !== undefined) positiveInteger('archiveRetention', this.archiveRetention);
     if (this.sessionMaxLifetime !== undefined) positiveInteger('sessionMaxLifetime', this.sessionMaxLifetime);
     if (this.sessionIdleTimeout !== undefined) positiveInteger('sessionIdleTimeout', this.sessionIdleTimeout);
     positiveInteger('maxSessionsPerSubject', this.maxSessionsPerSubject, false, 'sessions');
     if (this.sessionMaxLifetime !== undefined && this.sessionMaxLifetime < this.accessTokenTtl) {
-      fail(`option "sessionMaxLifetime" (${this.sessionMaxLifetime}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
+      fail(
+        `option "sessionMaxLifetime" (${this.sessionMaxLifetime}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`,
+      );
     }
     if (this.refreshTokenTtl < this.accessTokenTtl) {
-      fail(`option "refreshTokenTtl" (${this.refreshTokenTtl}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`);
+      fail(
+        `option "refreshTokenTtl" (${this.refreshTokenTtl}) is shorter than "accessTokenTtl" (${this.accessTokenTtl})`,
+      );
     }
-    if (this.mode !== 'denylist' && this.mode !== 'allowlist') fail(`option "mode" must be 'denylist' or 'allowlist', got ${String(this.mode)}`);
+    if (this.mode !== 'denylist' && this.mode !== 'allowlist')
+      fail(`option "mode" must be 'denylist' or 'allowlist', got ${String(this.mode)}`);
     if (options.validateSubject !== undefined && typeof options.validateSubject !== 'function') {
       fail('option "validateSubject" must be a function');
     }
     if (options.validateSubjectCacheTtl !== undefined && options.validateSubject === undefined) {
       fail('option "validateSubjectCacheTtl" is set but "validateSubject" is not');
     }
-    if (this.issuer !== undefined && (typeof this.issuer !== 'string' || this.issuer === '')) fail('option "issuer" must be a non-empty string');
+    if (this.issuer !== undefined && (typeof this.issuer !== 'string' || this.issuer === ''))
+      fail('option "issuer" must be a non-empty string');
     const audiences = this.audience === undefined ? [] : Array.isArray(this.audience) ? this.audience : [this.audience];
-    if (audiences.some((a) => typeof a !== 'string' || a === '')) fail('option "audience" must be a non-empty string or an array of them');
+    if (audiences.some((a) => typeof a !== 'string' || a === ''))
+      fail('option "audience" must be a non-empty string or an array of them');
     const source = { header: true, ...this.tokenFrom };
-    for (const key of Object.keys(source)) if (key !== 'header' && key !== 'cookie') fail(`unknown option "tokenFrom.${key}"`);
-    if (source.cookie !== undefined && (typeof source.cookie !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(source.cookie))) {
+    for (const key of Object.keys(source))
+      if (key !== 'header' && key !== 'cookie') fail(`unknown option "tokenFrom.${key}"`);
+    if (
+      source.cookie !== undefined &&
+      (typeof source.cookie !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(source.cookie))
+    ) {
       fail('option "tokenFrom.cookie" must be a cookie name');
     }
-    if (!source.header && !source.cookie) fail('option "tokenFrom" turns the header off and names no cookie: no token could ever be read');
+    if (!source.header && !source.cookie)
+      fail('option "tokenFrom" turns the header off and names no cookie: no token could ever be read');
     this.tokenFrom = source;
   }
 }

@@ -27,4 +27,3 @@ export class JwtRevocationDefaults {
   archiveSafetyMargin = 60;
   archiveRetention: number | undefined = undefined;
 }
-

@@ -1,6 +1,11 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, sign, verify } from 'node:crypto';
 import { fail } from '../errors/jwt-revocation-options.error.js';
-import type { AsymmetricAlgorithm, HmacAlgorithm, KeySetOptions, SigningKeyOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
+import type {
+  AsymmetricAlgorithm,
+  HmacAlgorithm,
+  KeySetOptions,
+  SigningKeyOptions,
+} from '../interfaces/jwt-revocation-module-options.interface.js';
 
 export type JwtAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
 
@@ -17,7 +22,8 @@ const HMAC_MIN_BYTES: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS
 
 function toKey(name: string, value: unknown, kind: 'private' | 'public'): KeyObject {
   if (value instanceof KeyObject) return value;
-  if (typeof value !== 'string' && !Buffer.isBuffer(value)) fail(`${name} must be a PEM string, a Buffer or a KeyObject`);
+  if (typeof value !== 'string' && !Buffer.isBuffer(value))
+    fail(`${name} must be a PEM string, a Buffer or a KeyObject`);
   try {
     return kind === 'private' ? createPrivateKey(value) : createPublicKey(value);
   } catch {
@@ -27,7 +33,8 @@ function toKey(name: string, value: unknown, kind: 'private' | 'public'): KeyObj
 
 function resolveHmac(signing: SigningKeyOptions & { secret?: unknown }, name: string): ResolvedSigning {
   const algorithm = (signing.algorithm ?? 'HS256') as HmacAlgorithm;
-  if (!(algorithm in HMAC_MIN_BYTES)) fail(`${name}.algorithm "${algorithm}" cannot be used with a secret (use HS256, HS384 or HS512)`);
+  if (!(algorithm in HMAC_MIN_BYTES))
+    fail(`${name}.algorithm "${algorithm}" cannot be used with a secret (use HS256, HS384 or HS512)`);
   const secret = signing.secret;
   let key: KeyObject;
   if (secret instanceof KeyObject) {
@@ -46,17 +53,26 @@ function resolveHmac(signing: SigningKeyOptions & { secret?: unknown }, name: st
   return { algorithm, signKey: key, verifyKey: key, kid: signing.kid };
 }
 
-function resolveAsymmetric(signing: SigningKeyOptions & { privateKey?: unknown; publicKey?: unknown }, name: string): ResolvedSigning {
+function resolveAsymmetric(
+  signing: SigningKeyOptions & { privateKey?: unknown; publicKey?: unknown },
+  name: string,
+): ResolvedSigning {
   const algorithm = signing.algorithm as string;
   if (algorithm === 'EdDSA') {
-    fail(`${name}.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256`);
+    fail(
+      `${name}.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256`,
+    );
   }
-  if (algorithm !== 'RS256' && algorithm !== 'ES256') fail(`${name}.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
+  if (algorithm !== 'RS256' && algorithm !== 'ES256')
+    fail(`${name}.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
   if (typeof signing.kid !== 'string' || signing.kid.length === 0 || signing.kid.length > 64) {
     fail(`${name}.kid is required with an asymmetric key (1 to 64 characters)`);
   }
   const signKey = toKey(`${name}.privateKey`, signing.privateKey, 'private');
-  const verifyKey = signing.publicKey === undefined ? createPublicKey(signKey) : toKey(`${name}.publicKey`, signing.publicKey, 'public');
+  const verifyKey =
+    signing.publicKey === undefined
+      ? createPublicKey(signKey)
+      : toKey(`${name}.publicKey`, signing.publicKey, 'public');
   const details = signKey.asymmetricKeyDetails ?? {};
   if (algorithm === 'RS256' && (signKey.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048)) {
     fail(`${name}.privateKey must be an RSA key of at least 2048 bits for RS256`);
@@ -73,7 +89,8 @@ function resolveAsymmetric(signing: SigningKeyOptions & { privateKey?: unknown; 
 }
 
 function resolveKey(signing: unknown, name: string): ResolvedSigning {
-  if (!signing || typeof signing !== 'object') fail(`option "${name}" must be { secret } or { algorithm, privateKey, kid }`);
+  if (!signing || typeof signing !== 'object')
+    fail(`option "${name}" must be { secret } or { algorithm, privateKey, kid }`);
   const s = signing as SigningKeyOptions & { secret?: unknown; privateKey?: unknown; publicKey?: unknown };
   const known = new Set(['algorithm', 'secret', 'privateKey', 'publicKey', 'kid']);
   for (const key of Object.keys(s)) if (!known.has(key)) fail(`unknown option "${name}.${key}"`);
@@ -90,7 +107,8 @@ function resolveKey(signing: unknown, name: string): ResolvedSigning {
 
 /** The signing keys, the current one first. */
 export function resolveSigning(signing: unknown): ResolvedSigning[] {
-  if (!signing || typeof signing !== 'object') fail('option "signing" is required: { secret } or { algorithm, privateKey, kid }');
+  if (!signing || typeof signing !== 'object')
+    fail('option "signing" is required: { secret } or { algorithm, privateKey, kid }');
   if (!('keys' in signing)) return [resolveKey(signing, 'signing')];
   const set = signing as KeySetOptions;
   for (const key of Object.keys(set)) if (key !== 'keys' && key !== 'current') fail(`unknown option "signing.${key}"`);
@@ -107,4 +125,3 @@ export function resolveSigning(signing: unknown): ResolvedSigning[] {
   if (!first) fail(`signing.current "${String(set.current)}" names no key of signing.keys`);
   return [first, ...keys.filter((key) => key !== first)];
 }
-

@@ -10,4 +10,3 @@ export class JwtRevocationOptionsError extends Error {
 export function fail(message: string): never {
   throw new JwtRevocationOptionsError(message);
 }
-

@@ -24,7 +24,8 @@ export class TokenIntrospection {
 
   /** See `TokenLogService.introspect()`. */
   async introspect(token: unknown, hint?: unknown): Promise<IntrospectionResponse> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > this.config.maxTokenLength) return { active: false };
+    if (typeof token !== 'string' || token.length === 0 || token.length > this.config.maxTokenLength)
+      return { active: false };
     const refreshFirst = hint === 'refresh_token';
     for (const kind of refreshFirst ? ['refresh', 'access'] : ['access', 'refresh']) {
       const answer = kind === 'refresh' ? await this.refreshToken(token) : await this.accessToken(token);

@@ -17,7 +17,8 @@ export class TokenRevocation {
     if (typeof token !== 'string' || token.length === 0 || token.length > this.config.maxTokenLength) return;
     const refreshFirst = hint !== 'access_token';
     for (const lookup of refreshFirst ? ['refresh', 'access'] : ['access', 'refresh']) {
-      const found = lookup === 'refresh' ? await this.presented.refreshRow(token) : await this.presented.accessRow(token);
+      const found =
+        lookup === 'refresh' ? await this.presented.refreshRow(token) : await this.presented.accessRow(token);
       if (!found) continue;
       if (owner && owner.subject !== found.subject) return;
       if (found.tokenType === 'refresh') await this.revoker.revokeSession(found.sessionId, 'logout');

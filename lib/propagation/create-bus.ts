@@ -11,13 +11,20 @@ import type { RevocationBus } from './revocation-bus.interface.js';
  * source; else polling. `dataSource` is null when the app brings its own
  * store: then there is nothing to LISTEN on.
  */
-export function createRevocationBus(config: JwtRevocationConfig, dataSource: DataSource | null, channel: string): RevocationBus {
+export function createRevocationBus(
+  config: JwtRevocationConfig,
+  dataSource: DataSource | null,
+  channel: string,
+): RevocationBus {
   const postgres = dataSource?.options.type === 'postgres';
-  const mode = config.propagation === 'auto' ? (config.redis ? 'redis' : postgres ? 'notify' : 'poll') : config.propagation;
+  const mode =
+    config.propagation === 'auto' ? (config.redis ? 'redis' : postgres ? 'notify' : 'poll') : config.propagation;
   if (mode === 'redis') return new RedisBus(config.redis!, channel, config.storeTimeout, config.syncInterval);
   if (mode === 'notify') {
     if (!dataSource || !postgres) {
-      const what = dataSource ? `the data source is ${dataSource.options.type}, not PostgreSQL` : 'the module has a store of its own, not a data source';
+      const what = dataSource
+        ? `the data source is ${dataSource.options.type}, not PostgreSQL`
+        : 'the module has a store of its own, not a data source';
       throw new JwtRevocationOptionsError(`option "propagation" is 'notify' but ${what}`);
     }
     return new PgNotifyBus(dataSource, channel, config.storeTimeout, config.syncInterval);

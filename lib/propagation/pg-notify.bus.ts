@@ -77,7 +77,9 @@ export class PgNotifyBus implements RevocationBus {
   }
 
   private async listen(handlers: BusHandlers, attempt: { abandoned: boolean }): Promise<void> {
-    const driver = this.dataSource.driver as unknown as { obtainMasterConnection(): Promise<[PgClient, (error?: unknown) => void]> };
+    const driver = this.dataSource.driver as unknown as {
+      obtainMasterConnection(): Promise<[PgClient, (error?: unknown) => void]>;
+    };
     const [client, release] = await driver.obtainMasterConnection();
     if (attempt.abandoned || this.stopped) {
       // It came after the timeout: the next attempt has its own. Closed, not returned to the pool.

@@ -53,9 +53,16 @@ export class RedisBus implements RevocationBus {
   async start(handlers: BusHandlers): Promise<void> {
     const timeouts = { connectTimeout: this.timeout * 1000, socketTimeout: this.timeout * 1000 };
     if (typeof this.redis === 'string') {
-      const { Redis } = (await import('ioredis')) as unknown as { Redis: new (url: string, options: object) => RedisClientLike };
+      const { Redis } = (await import('ioredis')) as unknown as {
+        Redis: new (url: string, options: object) => RedisClientLike;
+      };
       // Fail fast while Redis is down: the revocation is already durable, and the catch-up carries it.
-      const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2000), ...timeouts };
+      const options = {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        retryStrategy: (n: number) => Math.min(n * 200, 2000),
+        ...timeouts,
+      };
       this.publisher = new Redis(this.redis, options);
       this.subscriber = new Redis(this.redis, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
     } else {
@@ -85,8 +92,8 @@ export class RedisBus implements RevocationBus {
       if (event) handlers.event(event);
     });
     // Bounded: a Redis that hangs must not hold the boot. The command stays queued, and ioredis re-subscribes on every reconnection.
-    await withStoreTimeout(this.subscriber.subscribe(this.channel), this.timeout, 'redis subscribe').catch((error: Error) =>
-      this.logger.warn(`redis subscribe: ${error.message}`),
+    await withStoreTimeout(this.subscriber.subscribe(this.channel), this.timeout, 'redis subscribe').catch(
+      (error: Error) => this.logger.warn(`redis subscribe: ${error.message}`),
     );
     this.heartbeatTimer = setInterval(() => {
       // An unanswered PING trips socketTimeout: ioredis drops the socket and reconnects ('ready' then triggers a catch-up).

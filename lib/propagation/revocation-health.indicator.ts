@@ -22,6 +22,9 @@ export class RevocationHealthIndicator {
         lastSyncAt: new Date(status.lastSyncAt).toISOString(),
         lastSeq: status.lastSeq,
       },
-    } as Record<Key, { status: 'up' | 'down'; mode: string; busConnected: boolean; lagMs: number; lastSyncAt: string; lastSeq: number }>;
+    } as Record<
+      Key,
+      { status: 'up' | 'down'; mode: string; busConnected: boolean; lagMs: number; lastSyncAt: string; lastSeq: number }
+    >;
   }
 }

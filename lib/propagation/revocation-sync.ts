@@ -55,7 +55,9 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
     });
     this.timer = setInterval(() => void this.catchUp(), this.config.syncInterval * 1000);
     this.timer.unref();
-    this.logger.log(`revocations propagate by ${this.bus.mode}; state trusted for ${this.config.maxStaleness} s without a catch-up`);
+    this.logger.log(
+      `revocations propagate by ${this.bus.mode}; state trusted for ${this.config.maxStaleness} s without a catch-up`,
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -69,7 +71,9 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
     this.receive(event);
     this.bus.publish(event).catch((error: Error) => {
       // Durable already: the others catch up within syncInterval.
-      this.logger.warn(`could not publish a revocation (others catch up within ${this.config.syncInterval} s): ${error.message}`);
+      this.logger.warn(
+        `could not publish a revocation (others catch up within ${this.config.syncInterval} s): ${error.message}`,
+      );
     });
   }
 
@@ -102,7 +106,11 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
     const started = Date.now();
     try {
       // Bounded: a hung query must not hold this catch-up, nor the next one, past storeTimeout.
-      const events = await withStoreTimeout(this.store.loadEvents(this.lastSyncAt - OVERLAP_MS), this.config.storeTimeout, 'revocation catch-up');
+      const events = await withStoreTimeout(
+        this.store.loadEvents(this.lastSyncAt - OVERLAP_MS),
+        this.config.storeTimeout,
+        'revocation catch-up',
+      );
       for (const event of events) {
         this.state.apply(event);
         this.lastSeq = Math.max(this.lastSeq, event.seq);
@@ -112,8 +120,12 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
       const lag = Math.round((Date.now() - this.lastSyncAt) / 1000);
       if (Date.now() - this.warnedAt > 10_000) {
         this.warnedAt = Date.now();
-        const consequence = this.config.failClosed ? 'tokens get 503 once it passes' : 'failClosed is off: tokens are still accepted';
-        this.logger.error(`revocation catch-up failed (${lag} s since the last; bound ${this.config.maxStaleness} s, ${consequence}): ${(error as Error).message}`);
+        const consequence = this.config.failClosed
+          ? 'tokens get 503 once it passes'
+          : 'failClosed is off: tokens are still accepted';
+        this.logger.error(
+          `revocation catch-up failed (${lag} s since the last; bound ${this.config.maxStaleness} s, ${consequence}): ${(error as Error).message}`,
+        );
       }
     }
   }

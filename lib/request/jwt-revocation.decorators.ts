@@ -1,4 +1,10 @@
-import { applyDecorators, createParamDecorator, SetMetadata, UseInterceptors, type ExecutionContext } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  SetMetadata,
+  UseInterceptors,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { IS_PUBLIC_KEY, LOGOUT_KEY } from '../jwt-revocation.constants.js';
 import { LogoutInterceptor, type LogoutScope } from './logout.interceptor.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
@@ -6,7 +12,8 @@ import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 /** The route needs no token, even under a global RevocableJwtGuard. */
 export const Public = () => SetMetadata(IS_PUBLIC_KEY, true);
 
-const logout = (scope: LogoutScope) => applyDecorators(SetMetadata(LOGOUT_KEY, scope), UseInterceptors(LogoutInterceptor));
+const logout = (scope: LogoutScope) =>
+  applyDecorators(SetMetadata(LOGOUT_KEY, scope), UseInterceptors(LogoutInterceptor));
 
 /** After the handler succeeds, the caller's session (access and refresh tokens) is revoked. */
 export const Logout = () => logout('session');
@@ -17,10 +24,12 @@ export const LogoutAll = () => logout('all');
 const tokenOf = (context: ExecutionContext) => context.switchToHttp().getRequest<{ user?: VerifiedToken }>().user;
 
 /** The verified claims of the caller's access token (or one claim: `@CurrentToken('sid')`). */
-export const CurrentToken = createParamDecorator((claim: keyof VerifiedToken | undefined, context: ExecutionContext) => {
-  const token = tokenOf(context);
-  return claim ? token?.[claim] : token;
-});
+export const CurrentToken = createParamDecorator(
+  (claim: keyof VerifiedToken | undefined, context: ExecutionContext) => {
+    const token = tokenOf(context);
+    return claim ? token?.[claim] : token;
+  },
+);
 
 /** The caller's subject (`sub`). */
 export const CurrentSubject = createParamDecorator((_: unknown, context: ExecutionContext) => tokenOf(context)?.sub);

@@ -50,9 +50,11 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
         }
       };
       try {
-        this.strategy
-          .getPassportInstance()
-          .authenticate(JWT_REVOCATION_STRATEGY, { session: false }, settle)(request, response, (err?: unknown) => settle(err, undefined, undefined));
+        this.strategy.getPassportInstance().authenticate(JWT_REVOCATION_STRATEGY, { session: false }, settle)(
+          request,
+          response,
+          (err?: unknown) => settle(err, undefined, undefined),
+        );
       } catch (error) {
         // jsonwebtoken throws (not reports) on some payloads it parsed itself,
         // e.g. `null` under `typ: JWT`: still the token's fault, still a 401.
@@ -64,7 +66,9 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   }
 
   protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true
+    );
   }
 
   override handleRequest<TUser>(err: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {

@@ -52,7 +52,11 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
     super({
       jwtFromRequest: createTokenExtractor(config),
       // An unknown or retired kid, or an alg the named key does not use, ends here as a plain 401.
-      secretOrKeyProvider: (_request: unknown, rawToken: string, done: (error: Error | null, key?: unknown) => void) => {
+      secretOrKeyProvider: (
+        _request: unknown,
+        rawToken: string,
+        done: (error: Error | null, key?: unknown) => void,
+      ) => {
         const header = headerOf(rawToken);
         const key = header ? keys.forHeader(header.kid, header.alg) : undefined;
         if (key) done(null, key.verifyKey);

@@ -33,7 +33,8 @@ export function createTokenExtractor(config: JwtRevocationConfig): (request: Req
     let token: string | null = null;
     const authorization = request.headers.authorization;
     if (fromHeader && typeof authorization === 'string') token = BEARER.exec(authorization)?.[1] ?? null;
-    if (token === null && cookie && typeof request.headers.cookie === 'string') token = cookieValue(request.headers.cookie, cookie);
+    if (token === null && cookie && typeof request.headers.cookie === 'string')
+      token = cookieValue(request.headers.cookie, cookie);
     return token !== null && token.length > 0 && token.length <= max ? token : null;
   };
 }

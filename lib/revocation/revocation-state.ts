@@ -1,4 +1,10 @@
-import { Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ExpiringSet } from './expiring-set.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { TokenStore } from '../storage/token-store.interface.js';
@@ -61,10 +67,13 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     const now = Date.now();
     const snapshot = await this.store.loadRevocations(now, now - this.horizon * 1000);
     for (const [jti, expiresAt] of snapshot.tokens) this.revokedTokens.add(jti, expiresAt / 1000);
-    for (const [sessionId, revokedAt] of snapshot.sessions) this.revokedSessions.add(sessionId, revokedAt / 1000 + this.horizon);
-    for (const [subject, version, revokedAt] of snapshot.subjects) this.markSubject(subject, version, revokedAt / 1000 + this.horizon);
+    for (const [sessionId, revokedAt] of snapshot.sessions)
+      this.revokedSessions.add(sessionId, revokedAt / 1000 + this.horizon);
+    for (const [subject, version, revokedAt] of snapshot.subjects)
+      this.markSubject(subject, version, revokedAt / 1000 + this.horizon);
     if (this.config.mode === 'allowlist') {
-      for (const [jti, expiresAt] of await this.store.loadActiveAccessTokens(now)) this.activeTokens.add(jti, expiresAt / 1000);
+      for (const [jti, expiresAt] of await this.store.loadActiveAccessTokens(now))
+        this.activeTokens.add(jti, expiresAt / 1000);
     }
     this.logger.log(
       `revocation state loaded: ${this.revokedTokens.size} tokens, ${this.revokedSessions.size} sessions, ${this.subjectVersions.size} subjects` +
@@ -94,7 +103,11 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
       throw new ServiceUnavailableException('Token check is busy, retry shortly');
     }
     // Bounded: a hung database is a 503 after storeTimeout, not a request that never ends.
-    const lookup = withStoreTimeout(this.store.findActiveAccessToken(jti, Date.now()), this.config.storeTimeout, 'allowlist look-up')
+    const lookup = withStoreTimeout(
+      this.store.findActiveAccessToken(jti, Date.now()),
+      this.config.storeTimeout,
+      'allowlist look-up',
+    )
       .then((expiresAt) => {
         if (expiresAt === null) return false;
         this.activeTokens.add(jti, expiresAt / 1000);

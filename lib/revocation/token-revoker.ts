@@ -33,7 +33,9 @@ export class TokenRevoker {
     assertReason(reason);
     if (typeof jtiOrToken !== 'string') return false;
     // A token is taken at its signature's word only; a bare jti is the app's own.
-    const jti = jtiOrToken.includes('.') ? (this.codec.verifySignature(jtiOrToken)?.payload as { jti?: unknown } | undefined)?.jti : jtiOrToken;
+    const jti = jtiOrToken.includes('.')
+      ? (this.codec.verifySignature(jtiOrToken)?.payload as { jti?: unknown } | undefined)?.jti
+      : jtiOrToken;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 64) return false;
     const revoked = await stored(this.store.revokeToken(jti, reason, Date.now()));
     if (!revoked) return false;
@@ -88,7 +90,13 @@ export class TokenRevoker {
     if (scope === 'all') await this.revokeAllForSubject(token.sub, reason);
     else await this.revokeSession(token.sid, reason);
     if (this.state.verdict(token) === 'revoked') return;
-    const presented = { subject: token.sub, sessionId: token.sid, jti: token.jti, issuedAt: token.iat * 1000, expiresAt: token.exp * 1000 };
+    const presented = {
+      subject: token.sub,
+      sessionId: token.sid,
+      jti: token.jti,
+      issuedAt: token.iat * 1000,
+      expiresAt: token.exp * 1000,
+    };
     const event = await stored(this.store.revokePresented(presented, reason, Date.now()));
     if (event) this.sessionRevoked(event, reason);
     // Applied just now, unless this instance already had it: either way the token is dead here.

@@ -11,6 +11,10 @@ export function stored<T>(work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
     if (error instanceof HttpException) throw error;
     logger.error(`token store failed: ${(error as Error)?.message ?? String(error)}`);
-    throw new ServiceUnavailableException({ statusCode: 503, message: 'Token store unavailable, retry shortly', error: 'Service Unavailable' });
+    throw new ServiceUnavailableException({
+      statusCode: 503,
+      message: 'Token store unavailable, retry shortly',
+      error: 'Service Unavailable',
+    });
   });
 }

@@ -175,9 +175,18 @@ export abstract class TokenStore {
    * records one `subject` event with the new version. Concurrent calls each
    * count, and each returns a version of its own.
    */
-  abstract revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }>;
+  abstract revokeSubject(
+    subject: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<{ version: number; event: RevocationEvent }>;
   /** Raises the subject's epoch (not its token version) and revokes every live session of it but one, tokens and all; one event per session it revoked. */
-  abstract revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]>;
+  abstract revokeOtherSessions(
+    subject: string,
+    keepSessionId: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<RevocationEvent[]>;
   /** Events whose `at` is after `since` (epoch ms, strictly), in sequence order (the order written, not `at`'s): an instance's catch-up. */
   abstract loadEvents(since: number): Promise<RevocationEvent[]>;
   /** What must be in memory at boot: revocations that can still matter at `now`. */

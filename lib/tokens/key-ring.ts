@@ -35,13 +35,21 @@ export class KeyRing {
 
   /** The key a token's header points at, or undefined (unknown or retired kid, or an algorithm the key does not use). */
   forHeader(kid: unknown, alg: unknown): ResolvedSigning | undefined {
-    const key = kid === undefined ? (this.currentKey.kid === undefined ? this.currentKey : undefined) : typeof kid === 'string' ? this.keys.get(kid) : undefined;
+    const key =
+      kid === undefined
+        ? this.currentKey.kid === undefined
+          ? this.currentKey
+          : undefined
+        : typeof kid === 'string'
+          ? this.keys.get(kid)
+          : undefined;
     return key && key.algorithm === alg ? key : undefined;
   }
 
   /** Stops accepting tokens signed with this key. The current key cannot be retired. */
   retire(kid: string): boolean {
-    if (kid === this.currentKey.kid) throw new Error(`key "${kid}" signs new tokens: make another key current before retiring it`);
+    if (kid === this.currentKey.kid)
+      throw new Error(`key "${kid}" signs new tokens: make another key current before retiring it`);
     return this.keys.delete(kid);
   }
 

@@ -52,8 +52,24 @@ export class RefreshRotation {
         next: (presented, session) => {
           // The session's absolute end caps both tokens: the grace window and a late refresh never extend it.
           const end = this.lifetime.end(session.createdAt);
-          const access = this.issuer.accessRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
-          const refresh = this.issuer.refreshRow(presented.subject, presented.sessionId, now, presented.claims, context, presented.jti, end);
+          const access = this.issuer.accessRow(
+            presented.subject,
+            presented.sessionId,
+            now,
+            presented.claims,
+            context,
+            presented.jti,
+            end,
+          );
+          const refresh = this.issuer.refreshRow(
+            presented.subject,
+            presented.sessionId,
+            now,
+            presented.claims,
+            context,
+            presented.jti,
+            end,
+          );
           const token = this.successor.of(refreshToken, presented.jti);
           refresh.tokenHash = hashRefreshToken(token);
           pending = { access, refresh, token };
@@ -63,10 +79,17 @@ export class RefreshRotation {
     );
     if (result.outcome === 'rotated' && pending) {
       const { access, refresh, token } = pending;
-      this.events.emit({ type: 'refreshed', subject: access.subject, sessionId: access.sessionId, jti: access.jti, parentJti: refresh.parentJti as string });
+      this.events.emit({
+        type: 'refreshed',
+        subject: access.subject,
+        sessionId: access.sessionId,
+        jti: access.jti,
+        parentJti: refresh.parentJti as string,
+      });
       return this.issuer.handOut(access, result.subjectVersion, token, refresh.expiresAt);
     }
-    if (result.outcome === 'spent') return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
+    if (result.outcome === 'spent')
+      return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
     throw new InvalidTokenException('Invalid refresh token');
   }
 
@@ -80,7 +103,13 @@ export class RefreshRotation {
   ): Promise<IssuedTokens> {
     const access = successors.find((t) => t.tokenType === 'access');
     const refresh = successors.find((t) => t.tokenType === 'refresh');
-    const successorToken = refresh && this.successor.find(refreshToken, presented.jti, (candidate) => hashRefreshToken(candidate) === refresh.tokenHash);
+    const successorToken =
+      refresh &&
+      this.successor.find(
+        refreshToken,
+        presented.jti,
+        (candidate) => hashRefreshToken(candidate) === refresh.tokenHash,
+      );
     const inGrace =
       presented.spentAt !== null &&
       this.config.refreshReuseGrace > 0 &&
@@ -96,8 +125,17 @@ export class RefreshRotation {
     if (inGrace) return this.issuer.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
     // Theft only if this call is what ended the session: one a logout (or
     // anything else) revoked meanwhile is no alarm.
-    if (session && session.revokedAt === null && (await this.revoker.revokeSession(presented.sessionId, 'refresh_reuse'))) {
-      this.events.emit({ type: 'reuse_detected', subject: presented.subject, sessionId: presented.sessionId, jti: presented.jti });
+    if (
+      session &&
+      session.revokedAt === null &&
+      (await this.revoker.revokeSession(presented.sessionId, 'refresh_reuse'))
+    ) {
+      this.events.emit({
+        type: 'reuse_detected',
+        subject: presented.subject,
+        sessionId: presented.sessionId,
+        jti: presented.jti,
+      });
     }
     throw new InvalidTokenException('Invalid refresh token');
   }

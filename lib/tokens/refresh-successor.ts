@@ -9,7 +9,8 @@ const derived = new WeakMap<ResolvedSigning, Buffer>();
 function successorKey(key: ResolvedSigning): Buffer {
   let secret = derived.get(key);
   if (!secret) {
-    const material = key.signKey.type === 'secret' ? key.signKey.export() : key.signKey.export({ format: 'der', type: 'pkcs8' });
+    const material =
+      key.signKey.type === 'secret' ? key.signKey.export() : key.signKey.export({ format: 'der', type: 'pkcs8' });
     secret = Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'nestjs-jwt-revocation refresh successor', 32));
     derived.set(key, secret);
   }

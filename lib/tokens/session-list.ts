@@ -15,11 +15,16 @@ function encodeCursor(session: SessionRecord): string {
 function decodeCursor(cursor: string): { createdAt: number; sessionId: string } {
   try {
     const [createdAt, sessionId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (Number.isSafeInteger(createdAt) && typeof sessionId === 'string' && sessionId.length <= 64) return { createdAt: createdAt as number, sessionId };
+    if (Number.isSafeInteger(createdAt) && typeof sessionId === 'string' && sessionId.length <= 64)
+      return { createdAt: createdAt as number, sessionId };
   } catch {
     // falls through to the 400
   }
-  throw new BadRequestException({ statusCode: 400, message: 'cursor is not one this service handed out', error: 'Bad Request' });
+  throw new BadRequestException({
+    statusCode: 400,
+    message: 'cursor is not one this service handed out',
+    error: 'Bad Request',
+  });
 }
 
 /** A subject's live sessions, a page at a time ("your devices"). */
@@ -35,7 +40,11 @@ export class SessionList {
     assertSubject(subject);
     const limit = page.limit ?? 20;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_SESSION_PAGE) {
-      throw new BadRequestException({ statusCode: 400, message: `limit must be a whole number from 1 to ${MAX_SESSION_PAGE}`, error: 'Bad Request' });
+      throw new BadRequestException({
+        statusCode: 400,
+        message: `limit must be a whole number from 1 to ${MAX_SESSION_PAGE}`,
+        error: 'Bad Request',
+      });
     }
     const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
     // One more than asked: whether a next page exists, without a count.

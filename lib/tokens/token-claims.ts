@@ -9,7 +9,8 @@ const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'];
 const isString = (value: unknown, max: number): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= max;
 
-const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+const isTime = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 
 /**
  * What an access token must look like beyond its signature, in one place for
@@ -17,7 +18,12 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
  * and the registered claims (exp, nbf, iss, aud) by its rules. Anything else
  * is a 401.
  */
-export function checkAccessToken(header: unknown, payload: unknown, config: JwtRevocationConfig, now: number): VerifiedToken {
+export function checkAccessToken(
+  header: unknown,
+  payload: unknown,
+  config: JwtRevocationConfig,
+  now: number,
+): VerifiedToken {
   if (header === null || typeof header !== 'object') throw new InvalidTokenException();
   const h = header as Record<string, unknown>;
   if (typeof h.typ !== 'string' || h.crit !== undefined) throw new InvalidTokenException();

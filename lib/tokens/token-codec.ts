@@ -4,7 +4,13 @@ import { ACCESS_TOKEN_TYP } from '../jwt-revocation.constants.js';
 import type { JwtAlgorithm, ResolvedSigning } from '../config/signing-keys.js';
 import { KeyRing } from './key-ring.js';
 
-const HASH: Record<JwtAlgorithm, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512', RS256: 'sha256', ES256: 'sha256' };
+const HASH: Record<JwtAlgorithm, string> = {
+  HS256: 'sha256',
+  HS384: 'sha384',
+  HS512: 'sha512',
+  RS256: 'sha256',
+  ES256: 'sha256',
+};
 
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -30,7 +36,9 @@ export class TokenCodec {
 
   sign(payload: Record<string, unknown>): string {
     const key = this.keys.current;
-    const header = key.kid ? { alg: key.algorithm, typ: ACCESS_TOKEN_TYP, kid: key.kid } : { alg: key.algorithm, typ: ACCESS_TOKEN_TYP };
+    const header = key.kid
+      ? { alg: key.algorithm, typ: ACCESS_TOKEN_TYP, kid: key.kid }
+      : { alg: key.algorithm, typ: ACCESS_TOKEN_TYP };
     const input = `${base64url(header)}.${base64url(payload)}`;
     return `${input}.${this.signature(key, input)}`;
   }
@@ -71,7 +79,8 @@ export class TokenCodec {
       const expected = createHmac(hash, key.verifyKey).update(input).digest();
       return expected.length === signature.length && timingSafeEqual(expected, signature);
     }
-    const verifyKey = key.algorithm === 'ES256' ? { key: key.verifyKey, dsaEncoding: 'ieee-p1363' as const } : key.verifyKey;
+    const verifyKey =
+      key.algorithm === 'ES256' ? { key: key.verifyKey, dsaEncoding: 'ieee-p1363' as const } : key.verifyKey;
     try {
       return verify(hash, Buffer.from(input), verifyKey, signature);
     } catch {

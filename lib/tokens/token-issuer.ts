@@ -40,14 +40,18 @@ export class TokenIssuer {
   /** See `TokenLogService.issue()`. */
   async issue(subject: string, claims: Record<string, unknown>, context: IssueContext): Promise<IssuedTokens> {
     assertSubject(subject);
-    if (context.epoch !== undefined && !Number.isSafeInteger(context.epoch)) throw new TypeError('context.epoch must be a number from subjectEpoch()');
+    if (context.epoch !== undefined && !Number.isSafeInteger(context.epoch))
+      throw new TypeError('context.epoch must be a number from subjectEpoch()');
     const custom = this.customClaims(claims);
     const now = Date.now();
     const sessionId = newId();
     const end = this.lifetime.end(now);
     const access = this.accessRow(subject, sessionId, now, custom, context, null, end);
     const refreshToken = randomBytes(32).toString('base64url');
-    const refresh = { ...this.refreshRow(subject, sessionId, now, custom, context, null, end), tokenHash: hashRefreshToken(refreshToken) };
+    const refresh = {
+      ...this.refreshRow(subject, sessionId, now, custom, context, null, end),
+      tokenHash: hashRefreshToken(refreshToken),
+    };
     const session: SessionRecord = {
       sessionId,
       subject,
@@ -60,7 +64,12 @@ export class TokenIssuer {
       ip: access.ip,
     };
     const created = await stored(
-      this.store.createSession({ session, tokens: [access, refresh], epoch: context.epoch ?? null, maxSessions: this.config.maxSessionsPerSubject }),
+      this.store.createSession({
+        session,
+        tokens: [access, refresh],
+        epoch: context.epoch ?? null,
+        maxSessions: this.config.maxSessionsPerSubject,
+      }),
     );
     if (!created.created) throw new CredentialsChangedException();
     for (const event of created.evicted) this.revoker.sessionRevoked(event, 'session_limit');
@@ -153,11 +162,13 @@ export class TokenIssuer {
   }
 
   private customClaims(claims: Record<string, unknown>): Record<string, unknown> | null {
-    if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new TypeError('claims must be a plain object');
+    if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
+      throw new TypeError('claims must be a plain object');
     const keys = Object.keys(claims);
     if (keys.length === 0) return null;
     for (const key of keys) if (RESERVED_CLAIMS.has(key)) throw new TypeError(`claim "${key}" is set by the module`);
-    if (JSON.stringify(claims).length > MAX_CLAIMS_JSON) throw new TypeError(`claims exceed ${MAX_CLAIMS_JSON} bytes of JSON`);
+    if (JSON.stringify(claims).length > MAX_CLAIMS_JSON)
+      throw new TypeError(`claims exceed ${MAX_CLAIMS_JSON} bytes of JSON`);
     return claims;
   }
 }

@@ -87,7 +87,11 @@ export class TokenLogService {
   }
 
   /** Revokes every live session of the subject except one (say, after a password change). Returns how many. */
-  revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason = 'password_change'): Promise<number> {
+  revokeOtherSessions(
+    subject: string,
+    keepSessionId: string,
+    reason: RevokeReason = 'password_change',
+  ): Promise<number> {
     return this.revoker.revokeOtherSessions(subject, keepSessionId, reason);
   }
 
@@ -157,12 +161,24 @@ export class TokenLogService {
    * subject's or a session's tokens, or those valid at a given time ("which
    * devices held a valid token at T"). At most `limit` rows (default 1000).
    */
-  history(query: { subject?: string; sessionId?: string; validAt?: Date; limit?: number }): Promise<Array<TokenRecord & { archivedAt: number | null }>> {
+  history(query: {
+    subject?: string;
+    sessionId?: string;
+    validAt?: Date;
+    limit?: number;
+  }): Promise<Array<TokenRecord & { archivedAt: number | null }>> {
     if (query.subject === undefined && query.sessionId === undefined && query.validAt === undefined) {
       throw new TypeError('history() needs a subject, a sessionId or validAt');
     }
     const limit = query.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive whole number');
-    return stored(this.store.findHistory({ subject: query.subject, sessionId: query.sessionId, validAt: query.validAt?.getTime(), limit }));
+    return stored(
+      this.store.findHistory({
+        subject: query.subject,
+        sessionId: query.sessionId,
+        validAt: query.validAt?.getTime(),
+        limit,
+      }),
+    );
   }
 }

@@ -15,7 +15,15 @@ import {
 } from '@nestjs/common';
 import { RateLimit } from './rate-limit.decorator.js';
 import { AuthRateLimitGuard } from './rate-limit.guard.js';
-import { CurrentToken, Logout, LogoutAll, Public, TokenLogService, type IssuedTokens, type VerifiedToken } from 'nestjs-jwt-revocation';
+import {
+  CurrentToken,
+  Logout,
+  LogoutAll,
+  Public,
+  TokenLogService,
+  type IssuedTokens,
+  type VerifiedToken,
+} from 'nestjs-jwt-revocation';
 import { UsersService } from '../users/users.service.js';
 import { credentials, loginCredentials, passwordChange, refreshRequest, sessionPage } from './bodies.js';
 

@@ -5,14 +5,16 @@ import { BadRequestException } from '@nestjs/common';
  * Nest stack. Every failure is a 400 naming the field.
  */
 function record(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('Body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequestException('Body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
 function text(body: Record<string, unknown>, field: string, min: number, max: number, pattern?: RegExp): string {
   const value = body[field];
   if (typeof value !== 'string') throw new BadRequestException(`${field} must be a string`);
-  if (value.length < min || value.length > max) throw new BadRequestException(`${field} must be ${min} to ${max} characters`);
+  if (value.length < min || value.length > max)
+    throw new BadRequestException(`${field} must be ${min} to ${max} characters`);
   if (pattern && !pattern.test(value)) throw new BadRequestException(`${field} has characters that are not allowed`);
   return value;
 }
@@ -47,7 +49,10 @@ export function refreshRequest(body: unknown): string {
 /** GET /auth/sessions?limit=&cursor=: a page size of 1 to 100 (default 20) and an opaque cursor. */
 export function sessionPage(query: Record<string, unknown>): { limit?: number; cursor?: string } {
   const { limit, cursor } = query;
-  if (limit !== undefined && (typeof limit !== 'string' || !/^[0-9]{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 100)) {
+  if (
+    limit !== undefined &&
+    (typeof limit !== 'string' || !/^[0-9]{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 100)
+  ) {
     throw new BadRequestException('limit must be a whole number from 1 to 100');
   }
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 512)) {

@@ -21,7 +21,8 @@ const KEY_OF: Record<RateLimitBucket, (request: RequestLike) => string> = {
   auth: (request) => request.ip ?? 'unknown',
   password: (request) => {
     // Counting every caller under one key would lock everyone out: a misplaced decorator must show at once.
-    if (typeof request.user?.sub !== 'string') throw new Error('RateLimit("password") needs a route behind the JWT guard');
+    if (typeof request.user?.sub !== 'string')
+      throw new Error('RateLimit("password") needs a route behind the JWT guard');
     return request.user.sub;
   },
   revoke: (request) => request.ip ?? 'unknown',
@@ -53,11 +54,17 @@ export class AuthRateLimitGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const buckets = this.reflector.getAllAndOverride<RateLimitBucket[] | undefined>(RATE_LIMIT_BUCKETS, [context.getHandler(), context.getClass()]) ?? ['auth'];
+    const buckets = this.reflector.getAllAndOverride<RateLimitBucket[] | undefined>(RATE_LIMIT_BUCKETS, [
+      context.getHandler(),
+      context.getClass(),
+    ]) ?? ['auth'];
     const request = context.switchToHttp().getRequest<RequestLike>();
     const retryAfter = Math.max(...buckets.map((bucket) => this.limiters[bucket].hit(KEY_OF[bucket](request))));
     if (retryAfter === 0) return true;
     context.switchToHttp().getResponse<ResponseLike>().setHeader('Retry-After', String(retryAfter));
-    throw new HttpException({ statusCode: 429, message: 'Too many attempts, retry later', error: 'Too Many Requests' }, HttpStatus.TOO_MANY_REQUESTS);
+    throw new HttpException(
+      { statusCode: 429, message: 'Too many attempts, retry later', error: 'Too Many Requests' },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }

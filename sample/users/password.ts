@@ -25,7 +25,9 @@ const MAX_MEMORY = 128 * 2 ** MAX_HASH_COST * 8;
 
 export function scryptParams(cost: number): ScryptParams {
   if (!Number.isSafeInteger(cost) || cost < MIN_HASH_COST || cost > MAX_HASH_COST) {
-    throw new RangeError(`password hash cost must be a whole number from ${MIN_HASH_COST} to ${MAX_HASH_COST} (log2 of scrypt's N), got ${cost}`);
+    throw new RangeError(
+      `password hash cost must be a whole number from ${MIN_HASH_COST} to ${MAX_HASH_COST} (log2 of scrypt's N), got ${cost}`,
+    );
   }
   return { ln: cost, r: 8, p: 1 };
 }
@@ -35,7 +37,9 @@ function derive(password: string, salt: Buffer, length: number, { ln, r, p }: Sc
   // Node refuses more than 32 MiB by default; N = 2^17, r = 8 needs 128 MiB. Twice 128 * N * r leaves
   // room for OpenSSL's small buffers. libuv's thread pool (4 threads) bounds how many run at once.
   const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
-  return new Promise((resolve, reject) => scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
 }
 
 /** `scrypt$ln=17,r=8,p=1$<salt>$<hash>`, base64url: the parameters travel with the hash, so they can change. */

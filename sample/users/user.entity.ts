@@ -12,6 +12,10 @@ export class User {
   @Column({ name: 'password_hash', type: 'varchar', length: 200 })
   passwordHash!: string;
 
-  @Column({ name: 'created_at', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column({
+    name: 'created_at',
+    type: 'bigint',
+    transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) },
+  })
   createdAt!: number;
 }

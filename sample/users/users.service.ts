@@ -2,14 +2,27 @@ import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type Repository } from 'typeorm';
-import { dummyHash, hashPassword, needsRehash, PASSWORD_HASH_COST, scryptParams, verifyPassword, type ScryptParams } from './password.js';
+import {
+  dummyHash,
+  hashPassword,
+  needsRehash,
+  PASSWORD_HASH_COST,
+  scryptParams,
+  verifyPassword,
+  type ScryptParams,
+} from './password.js';
 import { User } from './user.entity.js';
 
 /** Unique-key violation on PostgreSQL, MySQL/MariaDB and SQLite. */
 function isDuplicate(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const code = (error.driverError as { code?: string } | undefined)?.code;
-  return code === '23505' || code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    code === '23505' ||
+    code === 'ER_DUP_ENTRY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 @Injectable()
@@ -28,7 +41,12 @@ export class UsersService {
 
   async register(username: string, password: string): Promise<User> {
     if (await this.users.existsBy({ username })) throw new ConflictException('Username is taken');
-    const user = this.users.create({ id: randomUUID(), username, passwordHash: await hashPassword(password, this.hashParams), createdAt: Date.now() });
+    const user = this.users.create({
+      id: randomUUID(),
+      username,
+      passwordHash: await hashPassword(password, this.hashParams),
+      createdAt: Date.now(),
+    });
     try {
       await this.users.insert(user);
     } catch (error) {
@@ -56,7 +74,10 @@ export class UsersService {
     const upgraded = await hashPassword(password, this.hashParams);
     try {
       // Only over the hash just checked: a password changed meanwhile must not come back.
-      const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash: upgraded });
+      const result = await this.users.update(
+        { id: user.id, passwordHash: user.passwordHash },
+        { passwordHash: upgraded },
+      );
       if (result.affected !== 0) user.passwordHash = upgraded;
     } catch (error) {
       // The login itself is sound; the next one tries again.

@@ -11,5 +11,7 @@ export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
   if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
   if (url.startsWith('mysql://')) return { type: 'mysql', url };
   if (url.startsWith('mariadb://')) return { type: 'mariadb', url };
-  throw new Error(`a database URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got "${url.split(':')[0]}:...")`);
+  throw new Error(
+    `a database URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got "${url.split(':')[0]}:...")`,
+  );
 }

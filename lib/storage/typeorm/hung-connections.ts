@@ -46,11 +46,21 @@ export function closeHungConnections(dataSource: DataSource): void {
   if (watched.has(dataSource) || (type !== 'postgres' && type !== 'mysql' && type !== 'mariadb')) return;
   watched.add(dataSource);
   (dataSource.subscribers as EntitySubscriberInterface[]).push(new HungConnectionCloser(type));
-  const options = dataSource.options as { extra?: Record<string, unknown>; connectTimeoutMS?: number; enableQueryTimeout?: boolean; maxQueryExecutionTime?: number };
+  const options = dataSource.options as {
+    extra?: Record<string, unknown>;
+    connectTimeoutMS?: number;
+    enableQueryTimeout?: boolean;
+    maxQueryExecutionTime?: number;
+  };
   const missing =
     type === 'postgres'
-      ? [!options.extra?.query_timeout && 'extra.query_timeout', !options.connectTimeoutMS && !options.extra?.connectionTimeoutMillis && 'connectTimeoutMS'].filter(Boolean)
-      : options.enableQueryTimeout && options.maxQueryExecutionTime ? [] : ['enableQueryTimeout with maxQueryExecutionTime'];
+      ? [
+          !options.extra?.query_timeout && 'extra.query_timeout',
+          !options.connectTimeoutMS && !options.extra?.connectionTimeoutMillis && 'connectTimeoutMS',
+        ].filter(Boolean)
+      : options.enableQueryTimeout && options.maxQueryExecutionTime
+        ? []
+        : ['enableQueryTimeout with maxQueryExecutionTime'];
   if (missing.length > 0) {
     new Logger('JwtRevocation').warn(
       `the ${type} data source sets no ${missing.join(' nor ')}: a database that stops answering keeps each connection it hangs until the socket dies (README, "Several instances")`,

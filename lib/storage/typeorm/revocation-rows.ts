@@ -29,7 +29,11 @@ export class RevocationRows {
   /** The subject's row, locked until commit (created first for a subject never seen). */
   async lockSubject(em: EntityManager, subject: string): Promise<{ tokenVersion: number; epoch: number }> {
     const read = () =>
-      em.findOne(this.entities.subjectState, { where: { subject }, select: { subject: true, tokenVersion: true, epoch: true }, lock: rowLock(this.dataSource) });
+      em.findOne(this.entities.subjectState, {
+        where: { subject },
+        select: { subject: true, tokenVersion: true, epoch: true },
+        lock: rowLock(this.dataSource),
+      });
     // Read first: most logins are of subjects seen before, and skip the insert.
     const row = (await read()) ?? (await this.ensureSubject(em, subject), await read());
     if (!row) throw new Error(`subject state row of a new subject could not be created`);
@@ -43,8 +47,13 @@ export class RevocationRows {
    * do (see createSession). Updating before inserting keeps MariaDB from
    * taking the shared lock of a duplicate insert, which deadlocks with a login.
    */
-  async raiseSubject(em: EntityManager, subject: string, set: QueryDeepPartialEntity<SubjectStateRecord>): Promise<void> {
-    const update = () => em.createQueryBuilder().update(this.entities.subjectState).set(set).where({ subject }).execute();
+  async raiseSubject(
+    em: EntityManager,
+    subject: string,
+    set: QueryDeepPartialEntity<SubjectStateRecord>,
+  ): Promise<void> {
+    const update = () =>
+      em.createQueryBuilder().update(this.entities.subjectState).set(set).where({ subject }).execute();
     if ((await update()).affected) return;
     await this.ensureSubject(em, subject);
     await update();
@@ -105,7 +114,13 @@ export class RevocationRows {
     return changed;
   }
 
-  async recordEvent(em: EntityManager, kind: RevocationEvent['kind'], key: string, value: number, at: number): Promise<RevocationEvent> {
+  async recordEvent(
+    em: EntityManager,
+    kind: RevocationEvent['kind'],
+    key: string,
+    value: number,
+    at: number,
+  ): Promise<RevocationEvent> {
     const event = { kind, key, value, at };
     const result = await em.insert(this.entities.revocationEvent, event);
     return { ...event, seq: Number(result.identifiers[0]?.seq) };

@@ -11,7 +11,12 @@ const sqliteTurns = new WeakMap<DataSource, Promise<unknown>>();
 /** PostgreSQL deadlock or serialization failure, MySQL/MariaDB deadlock. */
 function isDeadlock(error: unknown): boolean {
   const driverError = (error as { driverError?: { code?: string; errno?: number } } | null)?.driverError;
-  return driverError?.code === '40P01' || driverError?.code === '40001' || driverError?.code === 'ER_LOCK_DEADLOCK' || driverError?.errno === 1213;
+  return (
+    driverError?.code === '40P01' ||
+    driverError?.code === '40001' ||
+    driverError?.code === 'ER_LOCK_DEADLOCK' ||
+    driverError?.errno === 1213
+  );
 }
 
 /** Runs `work` now, or on SQLite after the transaction before it has finished. */
@@ -19,7 +24,10 @@ export function inTurn<T>(dataSource: DataSource, work: () => Promise<T>): Promi
   if (dataSource.options.type !== 'better-sqlite3') return work();
   const previous = sqliteTurns.get(dataSource) ?? Promise.resolve();
   const turn = previous.then(work, work);
-  sqliteTurns.set(dataSource, turn.catch(() => undefined));
+  sqliteTurns.set(
+    dataSource,
+    turn.catch(() => undefined),
+  );
   return turn;
 }
 
@@ -41,7 +49,11 @@ export async function transaction<T>(dataSource: DataSource, work: (em: EntityMa
 }
 
 /** A transaction on a query runner the caller holds (a sweep keeps its lock on that connection), taking its turn on SQLite. */
-export function runnerTransaction<T>(dataSource: DataSource, runner: QueryRunner, work: (em: EntityManager) => Promise<T>): Promise<T> {
+export function runnerTransaction<T>(
+  dataSource: DataSource,
+  runner: QueryRunner,
+  work: (em: EntityManager) => Promise<T>,
+): Promise<T> {
   return inTurn(dataSource, async () => {
     await runner.startTransaction();
     try {

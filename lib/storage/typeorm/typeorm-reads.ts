@@ -60,7 +60,11 @@ export class TypeOrmReads {
           { ...live, createdAt: after.createdAt, sessionId: LessThan(after.sessionId) },
         ]
       : live;
-    return this.dataSource.manager.find(this.entities.session, { where, order: { createdAt: 'DESC', sessionId: 'DESC' }, take: page.limit });
+    return this.dataSource.manager.find(this.entities.session, {
+      where,
+      order: { createdAt: 'DESC', sessionId: 'DESC' },
+      take: page.limit,
+    });
   }
 
   async findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>> {

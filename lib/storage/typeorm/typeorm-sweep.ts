@@ -26,10 +26,14 @@ export class TypeOrmSweep {
       if (!(await this.lockSweep(runner))) return null;
       try {
         return await work({
-          archive: (cutoff, now, limit) => runnerTransaction(this.dataSource, runner, (em) => this.archiveBatch(runner, em, cutoff, now, limit)),
-          purgeArchive: (before, limit) => runnerTransaction(this.dataSource, runner, (em) => this.purgeArchiveBatch(em, before, limit)),
-          purgeSessions: (cutoff, limit) => runnerTransaction(this.dataSource, runner, (em) => this.purgeSessionBatch(em, cutoff, limit)),
-          purgeEvents: (before, limit) => runnerTransaction(this.dataSource, runner, (em) => this.purgeEventBatch(em, before, limit)),
+          archive: (cutoff, now, limit) =>
+            runnerTransaction(this.dataSource, runner, (em) => this.archiveBatch(runner, em, cutoff, now, limit)),
+          purgeArchive: (before, limit) =>
+            runnerTransaction(this.dataSource, runner, (em) => this.purgeArchiveBatch(em, before, limit)),
+          purgeSessions: (cutoff, limit) =>
+            runnerTransaction(this.dataSource, runner, (em) => this.purgeSessionBatch(em, cutoff, limit)),
+          purgeEvents: (before, limit) =>
+            runnerTransaction(this.dataSource, runner, (em) => this.purgeEventBatch(em, before, limit)),
         });
       } finally {
         await this.unlockSweep(runner);
@@ -44,7 +48,13 @@ export class TypeOrmSweep {
    * crash at any point leaves each row in exactly one table. Spent refresh
    * rows of live sessions stay: reuse detection still needs them.
    */
-  private async archiveBatch(runner: QueryRunner, em: EntityManager, cutoff: number, now: number, limit: number): Promise<number> {
+  private async archiveBatch(
+    runner: QueryRunner,
+    em: EntityManager,
+    cutoff: number,
+    now: number,
+    limit: number,
+  ): Promise<number> {
     const { tokenLog, tokenArchive, session } = this.entities;
     const stillNeeded = em
       .createQueryBuilder()
@@ -70,7 +80,8 @@ export class TypeOrmSweep {
     const archiveMeta = this.dataSource.getMetadata(tokenArchive);
     const escape = (name: string) => this.dataSource.driver.escape(name);
     const copy = logColumns.reduce(
-      (qb, column, i) => (i === 0 ? qb.select(`l.${column.propertyName}`, `c${i}`) : qb.addSelect(`l.${column.propertyName}`, `c${i}`)),
+      (qb, column, i) =>
+        i === 0 ? qb.select(`l.${column.propertyName}`, `c${i}`) : qb.addSelect(`l.${column.propertyName}`, `c${i}`),
       em.createQueryBuilder(tokenLog, 'l'),
     );
     // The archive time goes in as a literal: it is our own integer, and a bare
@@ -84,26 +95,44 @@ export class TypeOrmSweep {
       escape(archiveMeta.findColumnWithPropertyName('archivedAt')!.databaseName),
     ];
     await runner.query(`INSERT INTO ${escape(archiveMeta.tableName)} (${targets.join(', ')}) ${select}`, parameters);
-    await em.createQueryBuilder().delete().from(tokenLog).where({ jti: In(jtis) }).execute();
+    await em
+      .createQueryBuilder()
+      .delete()
+      .from(tokenLog)
+      .where({ jti: In(jtis) })
+      .execute();
     return jtis.length;
   }
 
   private async purgeArchiveBatch(em: EntityManager, before: number, limit: number): Promise<number> {
-    const rows = await em.find(this.entities.tokenArchive, { where: { expiresAt: LessThan(before) }, select: { jti: true }, take: limit });
+    const rows = await em.find(this.entities.tokenArchive, {
+      where: { expiresAt: LessThan(before) },
+      select: { jti: true },
+      take: limit,
+    });
     if (rows.length === 0) return 0;
     await em.delete(this.entities.tokenArchive, { jti: In(rows.map((row) => row.jti)) });
     return rows.length;
   }
 
   private async purgeSessionBatch(em: EntityManager, cutoff: number, limit: number): Promise<number> {
-    const rows = await em.find(this.entities.session, { where: { expiresAt: LessThan(cutoff) }, select: { sessionId: true }, take: limit });
+    const rows = await em.find(this.entities.session, {
+      where: { expiresAt: LessThan(cutoff) },
+      select: { sessionId: true },
+      take: limit,
+    });
     if (rows.length === 0) return 0;
     await em.delete(this.entities.session, { sessionId: In(rows.map((row) => row.sessionId)) });
     return rows.length;
   }
 
   private async purgeEventBatch(em: EntityManager, before: number, limit: number): Promise<number> {
-    const rows = await em.find(this.entities.revocationEvent, { where: { at: LessThan(before) }, select: { seq: true }, take: limit, order: { seq: 'ASC' } });
+    const rows = await em.find(this.entities.revocationEvent, {
+      where: { at: LessThan(before) },
+      select: { seq: true },
+      take: limit,
+      order: { seq: 'ASC' },
+    });
     if (rows.length === 0) return 0;
     await em.delete(this.entities.revocationEvent, { seq: In(rows.map((row) => row.seq)) });
     return rows.length;
@@ -133,7 +162,8 @@ export class TypeOrmSweep {
   private async unlockSweep(runner: QueryRunner): Promise<void> {
     const type = this.dataSource.options.type;
     if (type === 'postgres') await runner.query('SELECT pg_advisory_unlock($1)', [this.sweepLockKey()]);
-    else if (type === 'mysql' || type === 'mariadb') await runner.query('SELECT RELEASE_LOCK(?)', [this.sweepLockName()]);
+    else if (type === 'mysql' || type === 'mariadb')
+      await runner.query('SELECT RELEASE_LOCK(?)', [this.sweepLockName()]);
     else sqliteSweeps.delete(String((this.dataSource.options as { database?: unknown }).database));
   }
 

@@ -1,12 +1,4 @@
-import {
-  In,
-  IsNull,
-  LessThan,
-  MoreThan,
-  Not,
-  type DataSource,
-  type QueryDeepPartialEntity,
-} from 'typeorm';
+import { In, IsNull, LessThan, MoreThan, Not, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import { chunks, RevocationRows } from './revocation-rows.js';
 import { rowLock, transaction } from './transactions.js';
@@ -73,7 +65,10 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   async subjectEpoch(subject: string): Promise<number> {
-    const row = await this.dataSource.manager.findOne(this.entities.subjectState, { where: { subject }, select: { subject: true, epoch: true } });
+    const row = await this.dataSource.manager.findOne(this.entities.subjectState, {
+      where: { subject },
+      select: { subject: true, epoch: true },
+    });
     return row?.epoch ?? 0;
   }
 
@@ -133,7 +128,11 @@ export class TypeOrmTokenStore extends TokenStore {
       );
       if (!live.affected) return { outcome: 'invalid' };
       // Only one of several concurrent refreshes with the same token spends it.
-      const spent = await em.update(tokenLog, { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() }, { spentAt: request.now });
+      const spent = await em.update(
+        tokenLog,
+        { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() },
+        { spentAt: request.now },
+      );
       // Lost the race: roll back the session update made above.
       if (!spent.affected) throw new RotationLost();
       await em.insert(tokenLog, withVersion(next, version));
@@ -152,8 +151,19 @@ export class TypeOrmTokenStore extends TokenStore {
       if (!row) return null;
       // Revoked already: no event, so a client repeating the call writes and publishes nothing.
       const changed = (result.affected ?? 0) > 0;
-      const event = changed && row.tokenType === 'access' ? await this.rows.recordEvent(em, 'token', jti, row.expiresAt, now) : null;
-      return { jti: row.jti, subject: row.subject, sessionId: row.sessionId, tokenType: row.tokenType, expiresAt: row.expiresAt, changed, event };
+      const event =
+        changed && row.tokenType === 'access'
+          ? await this.rows.recordEvent(em, 'token', jti, row.expiresAt, now)
+          : null;
+      return {
+        jti: row.jti,
+        subject: row.subject,
+        sessionId: row.sessionId,
+        tokenType: row.tokenType,
+        expiresAt: row.expiresAt,
+        changed,
+        event,
+      };
     });
   }
 
@@ -191,10 +201,19 @@ export class TypeOrmTokenStore extends TokenStore {
     });
   }
 
-  async revokeSubject(subject: string, reason: RevokeReason, now: number): Promise<{ version: number; event: RevocationEvent }> {
+  async revokeSubject(
+    subject: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<{ version: number; event: RevocationEvent }> {
     const { session, tokenLog } = this.entities;
     return transaction(this.dataSource, async (em) => {
-      await this.rows.raiseSubject(em, subject, { tokenVersion: () => 'token_version + 1', epoch: () => 'epoch + 1', revokedAt: now, revokeReason: reason });
+      await this.rows.raiseSubject(em, subject, {
+        tokenVersion: () => 'token_version + 1',
+        epoch: () => 'epoch + 1',
+        revokedAt: now,
+        revokeReason: reason,
+      });
       await em.update(session, { subject, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
       await em.update(
         tokenLog,
@@ -206,7 +225,12 @@ export class TypeOrmTokenStore extends TokenStore {
     });
   }
 
-  async revokeOtherSessions(subject: string, keepSessionId: string, reason: RevokeReason, now: number): Promise<RevocationEvent[]> {
+  async revokeOtherSessions(
+    subject: string,
+    keepSessionId: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<RevocationEvent[]> {
     return transaction(this.dataSource, async (em) => {
       // The subject's row first, as logins take it: a login committed before
       // is listed below; one after sees the new epoch (and refuses, if given the old).
@@ -225,7 +249,10 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   loadEvents(since: number): Promise<RevocationEvent[]> {
-    return this.dataSource.manager.find(this.entities.revocationEvent, { where: { at: MoreThan(since) }, order: { seq: 'ASC' } });
+    return this.dataSource.manager.find(this.entities.revocationEvent, {
+      where: { at: MoreThan(since) },
+      order: { seq: 'ASC' },
+    });
   }
 
   loadRevocations(now: number, since: number): Promise<RevocationSnapshot> {
