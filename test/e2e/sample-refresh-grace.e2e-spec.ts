@@ -2,10 +2,14 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { bearer } from '../support/http.js';
+import { testLogs } from '../support/logs.js';
 import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
-import { expectDeadInSample, INTROSPECTION_CLIENT, refresh, sidOf, type Pair } from '../support/sample-tokens.js';
+import { expectDeadInSample, INTROSPECTION_CLIENT, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
 import { sleep } from '../support/time.js';
 import { rowsOf } from '../support/token-rows.js';
+
+// Every reuse here sets off the sample's alarm.
+testLogs.expect(REUSE_ALARM);
 
 eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();

@@ -3,9 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TokenEvents, type TokenEvent } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { bearer, CHALLENGE } from '../support/http.js';
+import { testLogs } from '../support/logs.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
-import { expectDeadInSample, INTROSPECTION_CLIENT, jtiOf, refresh, sidOf, type Pair } from '../support/sample-tokens.js';
+import { expectDeadInSample, INTROSPECTION_CLIENT, jtiOf, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
 import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
+
+testLogs.expect(REUSE_ALARM);
 
 eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();
@@ -76,6 +79,10 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
         for (const row of rows) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
         expect(events).toContainEqual({ type: 'reuse_detected', subject: r0.subject, sessionId: sid, jti: r0.jti });
         expect(events).toContainEqual({ type: 'revoked', scope: 'session', sessionId: sid, reason: 'refresh_reuse' });
+        // The sample's alarm tells someone, once.
+        expect(testLogs.take(REUSE_ALARM)).toEqual([
+          { level: 'warn', context: 'Security', message: `refresh token reuse in session ${sid} of user ${r0.subject}: session revoked` },
+        ]);
         // The other session of the user lives on.
         await sample.http.get('/me').set(elsewhere.auth).expect(200);
         await refresh(sample, elsewhere.refreshToken).expect(200);

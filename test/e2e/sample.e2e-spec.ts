@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { CHALLENGE, MISSING } from '../support/http.js';
+import { testLogs } from '../support/logs.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { REUSE_ALARM } from '../support/sample-tokens.js';
+
+// The rotation test reuses a refresh token on purpose: the sample's alarm goes off.
+testLogs.expect(REUSE_ALARM);
 
 eachDatabase('sample app HTTP contract', (database) => {
   let db: TestDatabase;

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
+import { testLogs } from '../support/logs.js';
 import { bootModule, claimsOf, type ModuleApp } from '../support/module-app.js';
 import { closeWithin, getMe, guardedApp, proxyFor, within } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
@@ -24,6 +25,9 @@ const NOTICED_MS = (SYNC_INTERVAL + STORE_TIMEOUT + 1) * 1000;
 /** Reconnection back-off: at most 5 s (LISTEN), 2 s (ioredis here), plus opening the connection. */
 const BACK_MS = (5 + STORE_TIMEOUT + 1) * 1000;
 const timing = { syncInterval: SYNC_INTERVAL, maxStaleness: MAX_STALENESS, storeTimeout: STORE_TIMEOUT };
+
+// What a silent bus connection makes the module log: provoked here on purpose.
+testLogs.expect(/^revocation catch-up failed \(/, /^LISTEN connection lost: /, /^LISTEN failed, retrying: /, /^redis: /, /^redis subscribe: /);
 
 const env = { postgres: process.env.TEST_POSTGRES_URL, redis: process.env.TEST_REDIS_URL };
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
+import { testLogs, typeOrmLogs } from '../support/logs.js';
 import { bootModule, type ModuleApp } from '../support/module-app.js';
 import { closeWithin, getMe, guardedApp, proxyFor, within, type Reply } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
@@ -28,6 +29,18 @@ const DRIVER_TIMEOUT_MS = 6000;
 
 const STALE = { statusCode: 503, message: 'Revocation state unavailable, retry shortly', error: 'Service Unavailable' };
 const UNCHECKED = { statusCode: 503, message: 'Token check unavailable, retry shortly' };
+
+// What a hung database makes the module (and TypeORM, and the drivers on close) log: provoked here on purpose.
+testLogs.expect(
+  /^revocation catch-up failed \(/,
+  /^could not write session activity: /,
+  /^token check failed: allowlist look-up did not answer/,
+  /^LISTEN connection lost: /,
+  /^Failed to close the "default" data source: /,
+  /^query is slow /,
+);
+/** The database behind the proxy, TypeORM logging into the test log. */
+const throughProxy = (url: string) => ({ ...databaseOptions(url), logger: typeOrmLogs });
 
 const env = { postgres: process.env.TEST_POSTGRES_URL, mariadb: process.env.TEST_MYSQL_URL?.replace(/^mysql:/, 'mariadb:') };
 const show = (reply: Reply) => `${reply.status}`;
@@ -57,7 +70,7 @@ for (const name of ['postgres', 'mariadb'] as const) {
     });
 
     it('the guard fails closed while the database hangs, and serves again within the bound once it answers', async () => {
-      const app = await guardedApp(databaseOptions(proxied), {
+      const app = await guardedApp(throughProxy(proxied), {
         syncInterval: SYNC_INTERVAL,
         maxStaleness: MAX_STALENESS,
         storeTimeout: STORE_TIMEOUT,
@@ -75,6 +88,8 @@ for (const name of ['postgres', 'mariadb'] as const) {
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
           await sleep(STALL_MS - (Date.now() - stalledAt));
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
+          // Operators see why.
+          expect(testLogs.take(/^revocation catch-up failed/).length).toBeGreaterThan(0);
         } finally {
           proxy.restore();
         }
@@ -90,7 +105,7 @@ for (const name of ['postgres', 'mariadb'] as const) {
 
     it('an allowlist look-up against a hanging database is a 503 within storeTimeout, and none lands on a hung connection afterwards', async () => {
       // maxStaleness long enough that the state stays trusted: a 503 can only come from the look-up.
-      const app = await guardedApp(databaseOptions(proxied), { mode: 'allowlist', syncInterval: 5, maxStaleness: 60, storeTimeout: STORE_TIMEOUT });
+      const app = await guardedApp(throughProxy(proxied), { mode: 'allowlist', syncInterval: 5, maxStaleness: 60, storeTimeout: STORE_TIMEOUT });
       try {
         const seen = (await direct.tokens.issue('allowlist-user')).accessToken;
         expect((await getMe(app, seen)).status).toBe(200);

@@ -4,8 +4,12 @@ import type { INestApplication } from '@nestjs/common';
 import { TokenEvents, type TokenLogService } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
+import { testLogs } from '../support/logs.js';
 import { bootProbeApp, collect, expectInvalid } from '../support/probe-app.js';
+import { sleep } from '../support/time.js';
 import { refreshRowOf } from '../support/token-rows.js';
+
+testLogs.expect(/listener failed: (async )?listener boom$/);
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
@@ -67,6 +71,12 @@ eachDatabase('refresh tokens (service level)', (database) => {
         const next = await tokens.refresh(pair.refreshToken);
         await tokens.revokeSession(next.sessionId);
         expect(seen).toEqual(['issued', 'refreshed', 'revoked']);
+        // Each failure is logged, the async ones once their promise rejects.
+        await sleep(10);
+        const logged = testLogs.take(/listener failed/).map((line) => `${line.level} ${line.message}`);
+        expect(logged.sort()).toEqual(
+          ['issued', 'refreshed', 'revoked'].flatMap((type) => [`error a "${type}" listener failed: async listener boom`, `error a "${type}" listener failed: listener boom`]).sort(),
+        );
       } finally {
         for (const stop of stops) stop();
       }

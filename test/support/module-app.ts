@@ -16,6 +16,7 @@ import {
 import { jwtRevocationEntitySet, RevocationState } from 'nestjs-jwt-revocation/testing';
 import type { DataSource } from 'typeorm';
 import { decodePart } from './forge.js';
+import { testLogs } from './logs.js';
 import { TEST_SECRET } from './keys.js';
 
 export const entities = jwtRevocationEntitySet();
@@ -37,7 +38,7 @@ export interface ModuleAppExtras {
   store?: (source: DataSource) => TokenStore;
 }
 
-/** The module on a real database, the way an app imports it; HTTP only when controllers are given. */
+/** The module on a real database, the way an app imports it; HTTP only when controllers are given. It logs to `testLogs`. */
 export async function bootModule(
   database: TypeOrmModuleOptions,
   options: Partial<JwtRevocationModuleOptions> = {},
@@ -51,10 +52,10 @@ export async function bootModule(
     ],
     controllers,
     providers: controllers.length > 0 ? [{ provide: APP_GUARD, useClass: RevocableJwtGuard }] : [],
-  });
+  }).setLogger(testLogs);
   if (extras.store) builder = builder.overrideProvider(TokenStore).useFactory({ factory: extras.store, inject: [getDataSourceToken()] });
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  const app = moduleRef.createNestApplication({ logger: testLogs });
   await app.init();
   if (controllers.length > 0) await app.listen(0, '127.0.0.1');
   return {

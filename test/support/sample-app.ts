@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createApp } from '../../sample/app.js';
 import type { SampleConfig } from '../../sample/config.js';
 import { TEST_SECRET } from './keys.js';
+import { testLogs } from './logs.js';
 
 export { TEST_SECRET };
 
@@ -14,7 +15,7 @@ export interface RunningSample {
   close(): Promise<void>;
 }
 
-/** The sample app, as `npm start` builds it, on the given database, listening on a real socket. */
+/** The sample app, as `npm start` builds it, on the given database, listening on a real socket; it logs to `testLogs`. */
 export async function startSample(database: TypeOrmModuleOptions, overrides: Partial<SampleConfig> = {}): Promise<RunningSample> {
   const config: SampleConfig = {
     port: 0,
@@ -36,7 +37,7 @@ export async function startSample(database: TypeOrmModuleOptions, overrides: Par
     introspectionClient: null,
     ...overrides,
   };
-  const app = await createApp(config, ['error', 'warn']);
+  const app = await createApp(config, testLogs);
   await app.listen(0, '127.0.0.1');
   const http = request(app.getHttpServer());
   return { app, http, close: () => app.close() };

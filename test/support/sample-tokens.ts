@@ -9,6 +9,9 @@ import { refreshRowOf, rowsOf } from './token-rows.js';
 
 /** INTROSPECTION_CLIENT_ID / INTROSPECTION_CLIENT_SECRET of the sample. */
 export const INTROSPECTION_CLIENT = { id: 'resource-server', secret: 'introspection-secret' };
+/** What the sample's ReuseAlarm logs (a warning, context "Security") when a refresh token is reused. */
+export const REUSE_ALARM = /^refresh token reuse in session \S+ of user \S+: session revoked$/;
+
 /** The issuer (iss) of the sample's access tokens. */
 export const SAMPLE_ISSUER = 'nestjs-jwt-revocation-sample';
 

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { testLogs } from './logs.js';
 
 /** A new, empty SQLite file in its own temp directory. */
 export function tempSqliteFile(prefix = 'jwt-revocation-guard-'): string {
@@ -33,10 +34,10 @@ export interface TestAppOptions {
   adapter?: HttpAdapterName;
 }
 
-/** A small app built in the test from module metadata, listening on a real socket. */
+/** A small app built in the test from module metadata, listening on a real socket; it logs to `testLogs`. */
 export async function startTestApp(metadata: ModuleMetadata, { adapter = 'express' }: TestAppOptions = {}): Promise<RunningTestApp> {
-  const moduleRef = await Test.createTestingModule(metadata).compile();
-  const options: NestApplicationOptions = { logger: ['error', 'warn'] };
+  const moduleRef = await Test.createTestingModule(metadata).setLogger(testLogs).compile();
+  const options: NestApplicationOptions = { logger: testLogs };
   const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), options) : moduleRef.createNestApplication(options);
   await app.listen(0, '127.0.0.1');
   return { app, http: request(app.getHttpServer()), close: () => app.close() };

@@ -1,10 +1,19 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { configFromEnv } from '../../sample/config.js';
+import { testLogs } from '../support/logs.js';
+
+testLogs.expect(/^JWT_SECRET is not set/);
 
 /** A secret set: configFromEnv warns without one. */
 const env = (vars: Record<string, string>) => ({ JWT_SECRET: 'a-test-secret-that-is-long-enough-000', ...vars });
 
 describe('sample configuration from the environment', () => {
+  // configFromEnv logs through Nest's static logger: no app here.
+  beforeAll(() => {
+    Logger.overrideLogger(testLogs);
+  });
+
   it('has safe defaults with nothing set', () => {
     expect(configFromEnv({})).toMatchObject({
       authRateLimit: 30,
@@ -14,6 +23,10 @@ describe('sample configuration from the environment', () => {
       sessionMaxLifetime: 2_592_000,
       sessionIdleTimeout: 604_800,
     });
+    // A random secret would end every session at a restart: it says so.
+    expect(testLogs.take(/^JWT_SECRET is not set/)).toEqual([
+      { level: 'warn', context: 'Sample', message: 'JWT_SECRET is not set: using a random secret, so tokens die with this process' },
+    ]);
   });
 
   it('takes SESSION_MAX_LIFETIME and SESSION_IDLE_TIMEOUT in seconds', () => {

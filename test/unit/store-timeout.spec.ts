@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntitySubscriberInterface } from 'typeorm';
 import { TokenStore, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
@@ -12,6 +12,7 @@ import {
   StoreTimeoutError,
   withStoreTimeout,
 } from 'nestjs-jwt-revocation/testing';
+import { testLogs } from '../support/logs.js';
 
 /**
  * storeTimeout alone, with stores that never answer: no database here. What
@@ -64,6 +65,12 @@ describe('withStoreTimeout', () => {
 });
 
 describe('calls on the revocation path against a store that hangs', () => {
+  // No app here: the providers log through Nest's static logger.
+  beforeAll(() => {
+    Logger.overrideLogger(testLogs);
+  });
+  testLogs.expect(/^revocation catch-up failed .*did not answer within 1 s \(storeTimeout\)$/, /^could not write session activity: .*did not answer within 1 s \(storeTimeout\)$/);
+
   it('a catch-up gives up after storeTimeout, and the next one asks again', async () => {
     const store = hangingStore();
     const config = configWith({ storeTimeout: 1 });
@@ -73,9 +80,11 @@ describe('calls on the revocation path against a store that hangs', () => {
     await sync.catchUp();
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     expect(Date.now() - started).toBeLessThan(2000);
+    expect(testLogs.take(/^revocation catch-up failed/)).toHaveLength(1);
     store.answer = true;
     await sync.catchUp();
     expect(store.calls.loadEvents).toBe(2);
+    expect(testLogs.take(/^revocation catch-up failed/)).toHaveLength(0);
     expect(sync.status().lastSyncAt).toBeGreaterThanOrEqual(started + 990);
   });
 
@@ -94,6 +103,7 @@ describe('calls on the revocation path against a store that hangs', () => {
     activity.touch('session-1');
     await activity.flush();
     expect(activity.lastSeen('session-1')).toBeDefined();
+    expect(testLogs.take(/^could not write session activity/)).toHaveLength(1);
     store.answer = true;
     await activity.flush();
     expect(activity.lastSeen('session-1')).toBeUndefined();

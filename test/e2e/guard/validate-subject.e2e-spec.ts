@@ -4,7 +4,10 @@ import { ForbiddenException } from '@nestjs/common';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
+import { testLogs } from '../../support/logs.js';
 import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+
+testLogs.expect(/^token check failed: (database is down|async failure): do not leak this$/);
 
 eachAdapter('validateSubject', (adapter) => {
   describe('validateSubject hook', () => {
@@ -58,6 +61,9 @@ eachAdapter('validateSubject', (adapter) => {
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ statusCode: 503 });
       expect(JSON.stringify(res.body)).not.toMatch(/leak|database|async failure|stack|at /i);
+      // What went wrong goes to the log instead.
+      const reason = subject === 'boom' ? 'database is down: do not leak this' : 'async failure: do not leak this';
+      expect(testLogs.take(/^token check failed/)).toEqual([{ level: 'error', context: 'JwtRevocation', message: `token check failed: ${reason}` }]);
     });
 
     it('a hook that throws an HttpException keeps its status (403 here)', async () => {
