@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -8,7 +8,8 @@ import { databaseOptions } from '../../sample/config.js';
 import { decodePart, forge } from '../support/forge.js';
 import { bearer, expect401 } from '../support/http.js';
 import { TEST_SECRET } from '../support/keys.js';
-import { eachAdapter, startTestApp, tempSqliteFile, type RunningTestApp } from '../support/test-app.js';
+import { appForSuite } from '../support/suite-app.js';
+import { eachAdapter, startTestApp, tempSqliteFile } from '../support/test-app.js';
 
 @Injectable()
 class AppConfig {
@@ -44,11 +45,10 @@ class FeatureModule {}
 eachAdapter('forRootAsync set-up', (adapter) => {
   describe('forRootAsync with an injected config provider, isGlobal and custom table names', () => {
     const DATA_SOURCE = 'custom-tables';
-    let running: RunningTestApp;
     const tableNames = { tokenLog: 'custom_log', tokenArchive: 'custom_archive', session: 'custom_session', subjectState: 'custom_subject_state' };
 
-    beforeAll(async () => {
-      running = await startTestApp(
+    const running = appForSuite(() =>
+      startTestApp(
         {
           imports: [
             // A named data source: @nestjs/typeorm keeps autoLoadEntities' entity list in a static, per data source
@@ -67,11 +67,8 @@ eachAdapter('forRootAsync set-up', (adapter) => {
           ],
         },
         { adapter },
-      );
-    });
-    afterAll(async () => {
-      await running?.close();
-    });
+      ),
+    );
 
     it('a module that does not import JwtRevocationModule gets TokenLogService (isGlobal), and issue works', async () => {
       const issued = await running.app.get(FeatureService).tokens.issue('global-user');

@@ -1,23 +1,18 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { bearer } from '../support/http.js';
-import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { login, registerAndLogin, startSample } from '../support/sample-app.js';
 import { introspect, INTROSPECTION_CLIENT, refresh, SAMPLE_ISSUER, type Pair } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 import { refreshRowOf } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();
 
   describe('POST /oauth/introspect (RFC 7662)', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT }));
 
     it('needs the client credentials: 401 without, with wrong ones or a malformed header', async () => {
       const max = await registerAndLogin(sample.http, 'in.max');
@@ -70,13 +65,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   });
 
   describe('POST /oauth/introspect, no introspection client', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { refreshReuseGrace: 0 });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { refreshReuseGrace: 0 }));
 
     it('POST /oauth/introspect with no client configured is 401 whatever the credentials', async () => {
       const sue = await registerAndLogin(sample.http, 'g0.sue');

@@ -1,22 +1,17 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
 import { DataSource } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
-import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { login, registerAndLogin, startSample } from '../support/sample-app.js';
 import { expectDeadInSample, introspect, INTROSPECTION_CLIENT, refresh, sidOf } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 
 eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();
 
   describe('POST /oauth/revoke (RFC 7009)', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT }));
 
     it('a form-encoded refresh token: 200 {}, and its whole session dies', async () => {
       const hal = await registerAndLogin(sample.http, 'rv.hal');

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { bearer } from '../support/http.js';
 import { testLogs } from '../support/logs.js';
-import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { registerAndLogin, startSample } from '../support/sample-app.js';
 import { expectDeadInSample, INTROSPECTION_CLIENT, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { rowsOf } from '../support/token-rows.js';
 
@@ -15,13 +16,9 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();
 
   describe('REFRESH_REUSE_GRACE=1', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { refreshReuseGrace: 1, introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() =>
+      startSample(db.fresh(), { refreshReuseGrace: 1, introspectionClient: INTROSPECTION_CLIENT }),
+    );
 
     it('after the grace window the previous token is reuse: the whole session dies, the newest pair included', async () => {
       const pia = await registerAndLogin(sample.http, 'g1.pia');
@@ -35,13 +32,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   });
 
   describe('REFRESH_REUSE_GRACE=0', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { refreshReuseGrace: 0 });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { refreshReuseGrace: 0 }));
 
     it('the previous token presented again is reuse at once', async () => {
       const quin = await registerAndLogin(sample.http, 'g0.quin');

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
 import { expectDeadInSample, INTROSPECTION_CLIENT, refresh, sidOf, twoSamples } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { liveRefreshRows } from '../support/token-rows.js';
 
@@ -35,13 +36,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const twoInstances = twoInstancesOn(db);
 
   describe('one instance, REFRESH_REUSE_GRACE=5', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT }));
 
     it('a refresh racing logout never yields a token that survives it', async () => {
       await registerAndLogin(sample.http, 'rt.fay');

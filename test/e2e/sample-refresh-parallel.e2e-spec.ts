@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { bearer } from '../support/http.js';
 import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
 import { INTROSPECTION_CLIENT, jtiOf, refresh, sidOf, twoSamples, type Pair } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
 /**
@@ -31,13 +32,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const twoInstances = twoInstancesOn(db);
 
   describe('one instance, REFRESH_REUSE_GRACE=5', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT }));
 
     it('16 parallel refreshes with one token: all 200 with the same pair, exactly one live chain', async () => {
       const eve = await registerAndLogin(sample.http, 'rt.eve');

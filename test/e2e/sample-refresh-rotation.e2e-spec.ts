@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { TokenEvents, type TokenEvent } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { bearer, CHALLENGE } from '../support/http.js';
 import { testLogs } from '../support/logs.js';
-import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { login, registerAndLogin, startSample } from '../support/sample-app.js';
 import { expectDeadInSample, INTROSPECTION_CLIENT, jtiOf, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
+import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
 
 testLogs.expect(REUSE_ALARM);
@@ -14,13 +15,7 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   const db = database();
 
   describe('one instance, REFRESH_REUSE_GRACE=5', () => {
-    let sample: RunningSample;
-    beforeAll(async () => {
-      sample = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-    });
-    afterAll(async () => {
-      await sample?.close();
-    });
+    const sample = appForSuite(() => startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT }));
 
     it('POST /auth/refresh gives a new pair in the same session, spends the old token and records the parent chain', async () => {
       const amy = await registerAndLogin(sample.http, 'rt.amy');

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { IssuedTokens } from 'nestjs-jwt-revocation';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, probe } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
@@ -12,14 +13,10 @@ eachDatabase('refresh tokens (service level)', (database) => {
   const twoInstances = twoInstancesOn(db);
 
   describe('atomic refresh', () => {
-    let app: INestApplication;
+    const app = appForSuite(() => bootProbeApp(db.fresh()));
     let twin: INestApplication | undefined;
-    beforeAll(async () => {
-      app = await bootProbeApp(db.fresh());
-    });
     afterAll(async () => {
       await twin?.close();
-      await app?.close();
     });
 
     it('N parallel refreshes with one token on one instance: every caller gets the same pair, one live chain', async () => {

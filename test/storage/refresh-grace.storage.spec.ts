@@ -1,23 +1,17 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { describe, expect, it } from '@jest/globals';
 import { InvalidTokenException } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectDead, expectInvalid } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
 
   describe('grace window elapsed (refreshReuseGrace 1)', () => {
-    let short: INestApplication;
-    beforeAll(async () => {
-      short = await bootProbeApp(db.fresh(), { refreshReuseGrace: 1 });
-    });
-    afterAll(async () => {
-      await short?.close();
-    });
+    const short = appForSuite(() => bootProbeApp(db.fresh(), { refreshReuseGrace: 1 }));
 
     it('after refreshReuseGrace, the previous token is reuse: the session dies with reason refresh_reuse', async () => {
       const tokens = tokensOf(short);
@@ -31,13 +25,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
   });
 
   describe('grace window disabled (refreshReuseGrace 0)', () => {
-    let none: INestApplication;
-    beforeAll(async () => {
-      none = await bootProbeApp(db.fresh(), { refreshReuseGrace: 0 });
-    });
-    afterAll(async () => {
-      await none?.close();
-    });
+    const none = appForSuite(() => bootProbeApp(db.fresh(), { refreshReuseGrace: 0 }));
 
     it('refreshReuseGrace 0: presenting the previous token again is reuse at once', async () => {
       const tokens = tokensOf(none);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { InvalidTokenException, type IssuedTokens, type TokenLogService } from 'nestjs-jwt-revocation';
 import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectDead, probe } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { liveRefreshRows } from '../support/token-rows.js';
 
@@ -15,14 +16,10 @@ eachDatabase('refresh tokens (service level)', (database) => {
   const twoInstances = twoInstancesOn(db);
 
   describe('refresh racing logout and logout-all', () => {
-    let app: INestApplication;
+    const app = appForSuite(() => bootProbeApp(db.fresh()));
     let twin: INestApplication | undefined;
-    beforeAll(async () => {
-      app = await bootProbeApp(db.fresh());
-    });
     afterAll(async () => {
       await twin?.close();
-      await app?.close();
     });
 
     /** Runs refresh and revoke at once, the revoke started `lag` ms later (0: same tick), and checks nothing survives. */

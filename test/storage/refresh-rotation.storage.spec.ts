@@ -1,26 +1,22 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { TokenLogService } from 'nestjs-jwt-revocation';
 import { JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, collect, expectDead, expectInvalid, probe } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
 
   describe('rotation, parent chain, grace replay and reuse (grace 5 s)', () => {
-    let app: INestApplication;
+    const app = appForSuite(() => bootProbeApp(db.fresh()));
     let tokens: TokenLogService;
     beforeAll(async () => {
-      app = await bootProbeApp(db.fresh());
       tokens = tokensOf(app);
-    });
-    afterAll(async () => {
-      await app?.close();
     });
 
     it('refresh gives a new pair in the same session, spends the old token and records parentJti', async () => {

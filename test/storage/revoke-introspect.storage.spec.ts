@@ -1,25 +1,21 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { TokenLogService } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart, forge } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, collect, expectInvalid, probe } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { refreshRowOf } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
 
   describe('RFC 7009 revokeToken and RFC 7662 introspect', () => {
-    let app: INestApplication;
+    const app = appForSuite(() => bootProbeApp(db.fresh(), { issuer: 'storage-tests' }));
     let tokens: TokenLogService;
     beforeAll(async () => {
-      app = await bootProbeApp(db.fresh(), { issuer: 'storage-tests' });
       tokens = tokensOf(app);
-    });
-    afterAll(async () => {
-      await app?.close();
     });
 
     it('introspect: an active access token and an active refresh token, whatever the hint', async () => {

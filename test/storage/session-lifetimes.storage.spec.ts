@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { describe, expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectInvalid, probe } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { liveRefreshRows, refreshRowOf } from '../support/token-rows.js';
 
@@ -13,13 +13,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
 
   describe('session lifetimes', () => {
     describe('sessionMaxLifetime 2 s (accessTokenTtl 1)', () => {
-      let app: INestApplication;
-      beforeAll(async () => {
-        app = await bootProbeApp(db.fresh(), { accessTokenTtl: 1, sessionMaxLifetime: 2 });
-      });
-      afterAll(async () => {
-        await app?.close();
-      });
+      const app = appForSuite(() => bootProbeApp(db.fresh(), { accessTokenTtl: 1, sessionMaxLifetime: 2 }));
 
       it('refreshes inside the lifetime, with tokens capped at createdAt + sessionMaxLifetime; none past it', async () => {
         const tokens = tokensOf(app);
@@ -57,13 +51,9 @@ eachDatabase('refresh tokens (service level)', (database) => {
     });
 
     describe('sessionIdleTimeout 1 s (accessTokenTtl 1, clockTolerance 0)', () => {
-      let app: INestApplication;
-      beforeAll(async () => {
-        app = await bootProbeApp(db.fresh(), { accessTokenTtl: 1, sessionIdleTimeout: 1, clockTolerance: 0 });
-      });
-      afterAll(async () => {
-        await app?.close();
-      });
+      const app = appForSuite(() =>
+        bootProbeApp(db.fresh(), { accessTokenTtl: 1, sessionIdleTimeout: 1, clockTolerance: 0 }),
+      );
 
       it('a session not seen for sessionIdleTimeout cannot be refreshed', async () => {
         const tokens = tokensOf(app);
@@ -103,13 +93,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
     describe('sessionIdleTimeout 3 s, activity through the guard', () => {
       // 3 s, not 1: the guard records "seen" in whole seconds, so a 1 s
       // timeout could not tell a request 0.6 s ago from one 1.6 s ago.
-      let app: INestApplication;
-      beforeAll(async () => {
-        app = await bootProbeApp(db.fresh(), { accessTokenTtl: 5, sessionIdleTimeout: 3 });
-      });
-      afterAll(async () => {
-        await app?.close();
-      });
+      const app = appForSuite(() => bootProbeApp(db.fresh(), { accessTokenTtl: 5, sessionIdleTimeout: 3 }));
 
       it('a session in use through the guard is seen, so it is not idle: it can still be refreshed', async () => {
         const tokens = tokensOf(app);

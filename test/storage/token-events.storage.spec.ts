@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { TokenEvents, type TokenLogService } from 'nestjs-jwt-revocation';
 import { eachDatabase } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { testLogs } from '../support/logs.js';
 import { bootProbeApp, collect, expectInvalid } from '../support/probe-app.js';
+import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { refreshRowOf } from '../support/token-rows.js';
 
@@ -15,14 +15,10 @@ eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
 
   describe('events', () => {
-    let app: INestApplication;
+    const app = appForSuite(() => bootProbeApp(db.fresh()));
     let tokens: TokenLogService;
     beforeAll(async () => {
-      app = await bootProbeApp(db.fresh());
       tokens = tokensOf(app);
-    });
-    afterAll(async () => {
-      await app?.close();
     });
 
     it('subscribers hear issued, refreshed, revoked (scope and reason) and reuse_detected', async () => {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
 import { RevocationState } from 'nestjs-jwt-revocation/testing';
@@ -9,6 +9,7 @@ import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
 import { bootModule } from '../../support/module-app.js';
+import { appForSuite } from '../../support/suite-app.js';
 import { eachAdapter, tempSqliteFile, type HttpAdapterName, type RunningTestApp } from '../../support/test-app.js';
 
 const options: JwtRevocationModuleOptions = { signing: { secret: TEST_SECRET }, mode: 'allowlist' };
@@ -32,17 +33,8 @@ const stats = (running: RunningTestApp) => running.app.get(RevocationState).stat
 eachAdapter('allowlist mode across instances', (adapter) => {
   describe('allowlist mode across instances on one SQLite file', () => {
     const file = tempSqliteFile('jwt-revocation-allowlist-');
-    let running: RunningTestApp;
-    let other: Awaited<ReturnType<typeof otherInstance>>;
-
-    beforeAll(async () => {
-      running = await start(file, adapter);
-      other = await otherInstance(file);
-    });
-    afterAll(async () => {
-      await running?.close();
-      await other?.close();
-    });
+    const running = appForSuite(() => start(file, adapter));
+    const other = appForSuite(() => otherInstance(file));
 
     it('a token issued by this app works (from memory)', async () => {
       const own = await tokensOf(running).issue('own-user');

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { b64, decodePart, forge } from '../../support/forge.js';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { keyPair, type AsymmetricAlgorithm } from '../../support/keys.js';
-import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+import { appForSuite } from '../../support/suite-app.js';
+import { eachAdapter } from '../../support/test-app.js';
 
 /** A JWS signed properly with an asymmetric key: P1363 (r||s) for ES256 unless DER is asked for. */
 function asymmetricToken(algorithm: AsymmetricAlgorithm, header: object, payload: object, key: KeyObject, der = false): string {
@@ -18,22 +19,20 @@ eachAdapter('asymmetric signing keys', (adapter) => {
   describe.each<AsymmetricAlgorithm>(['ES256', 'RS256'])('%s key with a kid', (algorithm) => {
     const { privateKey, publicKey } = keyPair(algorithm);
     const other = keyPair(algorithm);
-    let running: RunningTestApp;
+    const running = appForSuite(() =>
+      startGuardApp(
+        { signing: { algorithm, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, kid: 'key-1' } },
+        { adapter, controllers: [WhoController] },
+      ),
+    );
     let token: string;
     let header: Record<string, unknown>;
     let claims: Record<string, unknown>;
 
     beforeAll(async () => {
-      running = await startGuardApp(
-        { signing: { algorithm, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, kid: 'key-1' } },
-        { adapter, controllers: [WhoController] },
-      );
       token = (await tokensOf(running).issue('asym-user')).accessToken;
       header = decodePart(token, 0);
       claims = decodePart(token, 1);
-    });
-    afterAll(async () => {
-      await running?.close();
     });
 
     it('issues a token with the algorithm and kid in its header, and verifies it', async () => {

@@ -1,20 +1,19 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401, MISSING } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
-import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+import { appForSuite } from '../../support/suite-app.js';
+import { eachAdapter } from '../../support/test-app.js';
 
 eachAdapter('access token from a cookie', (adapter) => {
   describe('token from a cookie only: tokenFrom { header: false, cookie: "at" }', () => {
-    let running: RunningTestApp;
+    const running = appForSuite(() =>
+      startGuardApp({ signing: { secret: TEST_SECRET }, tokenFrom: { header: false, cookie: 'at' } }, { adapter, controllers: [WhoController] }),
+    );
     let token: string;
     beforeAll(async () => {
-      running = await startGuardApp({ signing: { secret: TEST_SECRET }, tokenFrom: { header: false, cookie: 'at' } }, { adapter, controllers: [WhoController] });
       token = (await tokensOf(running).issue('cookie-user')).accessToken;
-    });
-    afterAll(async () => {
-      await running?.close();
     });
 
     it('the token in the "at" cookie works, alone or among other cookies', async () => {

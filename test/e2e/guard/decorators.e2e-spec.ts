@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CurrentSubject, CurrentToken, Logout, RevocableJwtGuard, type VerifiedToken } from 'nestjs-jwt-revocation';
 import { startGuardApp, tokensOf } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
-import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+import { appForSuite } from '../../support/suite-app.js';
+import { eachAdapter } from '../../support/test-app.js';
 
 @Controller('h')
 @UseGuards(RevocableJwtGuard)
@@ -36,13 +37,9 @@ class LogoutController {
 
 eachAdapter('guard decorators', (adapter) => {
   describe('@Logout(), @CurrentToken() and @CurrentSubject()', () => {
-    let running: RunningTestApp;
-    beforeAll(async () => {
-      running = await startGuardApp({ signing: { secret: TEST_SECRET } }, { adapter, controllers: [LogoutController] });
-    });
-    afterAll(async () => {
-      await running?.close();
-    });
+    const running = appForSuite(() =>
+      startGuardApp({ signing: { secret: TEST_SECRET } }, { adapter, controllers: [LogoutController] }),
+    );
 
     it('@CurrentToken("sid") and @CurrentSubject() return the verified claims', async () => {
       const issued = await tokensOf(running).issue('claims-user');

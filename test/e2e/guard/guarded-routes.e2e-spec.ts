@@ -1,12 +1,13 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CurrentSubject, Public, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { startGuardApp, tokensOf } from '../../support/guard-app.js';
 import { bearer, expect401, MISSING } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
-import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+import { appForSuite } from '../../support/suite-app.js';
+import { eachAdapter } from '../../support/test-app.js';
 
 /** Which routes the guard covers: per route with @UseGuards, or every route (APP_GUARD) but the @Public() ones. */
 
@@ -54,13 +55,9 @@ class MixedController {
 
 eachAdapter('which routes the guard covers', (adapter) => {
   describe('per-route guard, no APP_GUARD', () => {
-    let running: RunningTestApp;
-    beforeAll(async () => {
-      running = await startGuardApp({ signing: { secret: TEST_SECRET } }, { adapter, controllers: [PerRouteController] });
-    });
-    afterAll(async () => {
-      await running?.close();
-    });
+    const running = appForSuite(() =>
+      startGuardApp({ signing: { secret: TEST_SECRET } }, { adapter, controllers: [PerRouteController] }),
+    );
 
     it(`the app runs on ${adapter}`, () => {
       expect(running.app.getHttpAdapter().getType()).toBe(adapter);
@@ -83,16 +80,12 @@ eachAdapter('which routes the guard covers', (adapter) => {
   });
 
   describe('global guard via APP_GUARD, with @Public()', () => {
-    let running: RunningTestApp;
-    beforeAll(async () => {
-      running = await startGuardApp(
+    const running = appForSuite(() =>
+      startGuardApp(
         { signing: { secret: TEST_SECRET } },
         { adapter, controllers: [AllPublicController, MixedController], providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }] },
-      );
-    });
-    afterAll(async () => {
-      await running?.close();
-    });
+      ),
+    );
 
     it('class-level @Public(): every route of the controller answers without a token', async () => {
       await running.http.get('/b-public').expect(200, { sub: null });

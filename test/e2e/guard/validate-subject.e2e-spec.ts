@@ -1,17 +1,17 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ForbiddenException } from '@nestjs/common';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
 import { testLogs } from '../../support/logs.js';
-import { eachAdapter, type RunningTestApp } from '../../support/test-app.js';
+import { appForSuite } from '../../support/suite-app.js';
+import { eachAdapter } from '../../support/test-app.js';
 
 testLogs.expect(/^token check failed: (database is down|async failure): do not leak this$/);
 
 eachAdapter('validateSubject', (adapter) => {
   describe('validateSubject hook', () => {
-    let running: RunningTestApp;
     const blocked = new Set(['blocked']);
     const asked: string[] = [];
 
@@ -24,12 +24,9 @@ eachAdapter('validateSubject', (adapter) => {
       return !blocked.has(subject);
     };
 
-    beforeAll(async () => {
-      running = await startGuardApp({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }, { adapter, controllers: [WhoController] });
-    });
-    afterAll(async () => {
-      await running?.close();
-    });
+    const running = appForSuite(() =>
+      startGuardApp({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }, { adapter, controllers: [WhoController] }),
+    );
 
     const tokenFor = async (subject: string) => (await tokensOf(running).issue(subject)).accessToken;
 
