@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
 import fc from 'fast-check';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { databaseOptions } from '../../sample/config.js';
+import { tempSqliteDatabase } from '../support/databases.js';
 import { TEST_SECRET } from '../support/keys.js';
 import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
+import { sleep } from '../support/time.js';
 
-const tempDb = () => databaseOptions(`sqlite:${join(mkdtempSync(join(tmpdir(), 'jwt-hardening-')), 'db.sqlite')}`);
 /** Fixed seed: a failure reproduces. FUZZ_RUNS raises the count for a longer hunt. */
 const FUZZ = { seed: 20261123, numRuns: Number(process.env.FUZZ_RUNS ?? 150) };
 
@@ -20,7 +17,7 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
 
   beforeAll(async () => {
     process.on('unhandledRejection', onRejection);
-    sample = await startSample(tempDb());
+    sample = await startSample(tempSqliteDatabase());
     user = await registerAndLogin(sample.http, 'fuzz.target');
   });
   afterAll(async () => {
@@ -96,7 +93,7 @@ describe('the sample app as an attacker meets it', () => {
   let sample: RunningSample;
 
   beforeAll(async () => {
-    sample = await startSample(tempDb(), { authRateLimit: 5 });
+    sample = await startSample(tempSqliteDatabase(), { authRateLimit: 5 });
   });
   afterAll(async () => {
     await sample?.close();
@@ -139,7 +136,7 @@ describe('no secret in any log line', () => {
     const { createApp } = await import('../../sample/app.js');
     const password = 'a very secret password';
     const app = await createApp(
-      { port: 0, database: tempDb(), jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 0, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 1000, propagation: 'auto', introspectionClient: null },
+      { port: 0, database: tempSqliteDatabase(), jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 0, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 1000, propagation: 'auto', introspectionClient: null },
       capture,
     );
     await app.listen(0, '127.0.0.1');
@@ -149,7 +146,7 @@ describe('no secret in any log line', () => {
       const user = await registerAndLogin(http, 'logs.victim', password);
       const second = await login(http, 'logs.victim', password);
       const rotated = await http.post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       await http.post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401); // reuse: logged as a warning
       await http.get('/me').set('Authorization', `Bearer ${user.accessToken}x`).expect(401);
       await http.post('/auth/login').send({ username: 'logs.victim', password: `${password}!` }).expect(401);

@@ -4,12 +4,12 @@ import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CurrentSubject, JwtRevocationModule, RevocableJwtGuard, TokenLogService } from 'nestjs-jwt-revocation';
-import { databaseOptions } from '../../sample/config.js';
+import { tempSqliteDatabase } from '../support/databases.js';
 import { decodePart, forge } from '../support/forge.js';
 import { bearer, expect401 } from '../support/http.js';
 import { TEST_SECRET } from '../support/keys.js';
 import { appForSuite } from '../support/suite-app.js';
-import { eachAdapter, startTestApp, tempSqliteFile } from '../support/test-app.js';
+import { eachAdapter, startTestApp } from '../support/test-app.js';
 
 @Injectable()
 class AppConfig {
@@ -54,7 +54,7 @@ eachAdapter('forRootAsync set-up', (adapter) => {
             // A named data source: @nestjs/typeorm keeps autoLoadEntities' entity list in a static, per data source
             // name, so on the default name this app would also load the default-named tables of any other app in
             // the process (and they would load these), and the two sets share entity names.
-            TypeOrmModule.forRoot({ ...databaseOptions(`sqlite:${tempSqliteFile()}`), name: DATA_SOURCE }),
+            TypeOrmModule.forRoot({ ...tempSqliteDatabase(), name: DATA_SOURCE }),
             JwtRevocationModule.forRootAsync({
               dataSource: DATA_SOURCE,
               imports: [AppConfigModule],

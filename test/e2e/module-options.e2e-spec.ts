@@ -4,9 +4,8 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { generateKeyPairSync } from 'node:crypto';
 import { JwtRevocationModule, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
-import { databaseOptions } from '../../sample/config.js';
+import { tempSqliteDatabase } from '../support/databases.js';
 import { TEST_SECRET } from '../support/keys.js';
-import { tempSqliteFile } from '../support/test-app.js';
 
 describe('bootstrap fails on a wrong option, naming it', () => {
   const good = { signing: { secret: TEST_SECRET } };
@@ -14,7 +13,7 @@ describe('bootstrap fails on a wrong option, naming it', () => {
   async function boot(options: unknown): Promise<void> {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
+        TypeOrmModule.forRoot(tempSqliteDatabase()),
         JwtRevocationModule.forRoot(options as JwtRevocationModuleOptions),
       ],
     })
@@ -31,7 +30,7 @@ describe('bootstrap fails on a wrong option, naming it', () => {
   async function bootAsync(options: unknown): Promise<void> {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot(databaseOptions(`sqlite:${tempSqliteFile()}`)),
+        TypeOrmModule.forRoot(tempSqliteDatabase()),
         JwtRevocationModule.forRootAsync({ useFactory: async () => options as JwtRevocationModuleOptions }),
       ],
     })

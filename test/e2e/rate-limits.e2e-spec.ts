@@ -1,17 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { TokenLogService } from 'nestjs-jwt-revocation';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { databaseOptions } from '../../sample/config.js';
 import { UsersService } from '../../sample/users/users.service.js';
+import { tempSqliteDatabase } from '../support/databases.js';
 import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
-
-// The limits live in memory: one database is enough, a fresh one per app.
-const tempDb = () => databaseOptions(`sqlite:${join(mkdtempSync(join(tmpdir(), 'jwt-rate-limits-')), 'db.sqlite')}`);
 
 const wrongChange = { currentPassword: 'not my password', newPassword: 'whatever new one' };
 
+// The limits live in memory: one database (SQLite) is enough, a fresh one per app.
 describe('sample rate limits', () => {
   let sample: RunningSample | undefined;
   afterEach(async () => {
@@ -28,7 +23,7 @@ describe('sample rate limits', () => {
 
   describe('POST /auth/change-password', () => {
     it('per account: past PASSWORD_RATE_LIMIT a user gets 429 with Retry-After, even with the right password; another user is unaffected', async () => {
-      sample = await startSample(tempDb(), { authRateLimit: 100, passwordRateLimit: 3 });
+      sample = await startSample(tempSqliteDatabase(), { authRateLimit: 100, passwordRateLimit: 3 });
       const mallory = await registerAndLogin(sample.http, 'limit.mallory', 'right password 1');
       const bob = await registerAndLogin(sample.http, 'limit.bob', 'right password 2');
 
@@ -45,7 +40,7 @@ describe('sample rate limits', () => {
     });
 
     it('per client IP: past AUTH_RATE_LIMIT, 429 for a fresh account too, and login from that address shares the budget', async () => {
-      sample = await startSample(tempDb(), { authRateLimit: 4, passwordRateLimit: 100 });
+      sample = await startSample(tempSqliteDatabase(), { authRateLimit: 4, passwordRateLimit: 100 });
       const accounts = [];
       for (let i = 0; i < 5; i++) accounts.push(await userWithToken(sample, `ip.user${i}`));
 
@@ -56,7 +51,7 @@ describe('sample rate limits', () => {
     });
 
     it('still needs a valid access token first: 401 without one, and it spends no budget', async () => {
-      sample = await startSample(tempDb(), { authRateLimit: 100, passwordRateLimit: 1 });
+      sample = await startSample(tempSqliteDatabase(), { authRateLimit: 100, passwordRateLimit: 1 });
       await sample.http.post('/auth/change-password').send(wrongChange).expect(401);
       const auth = await userWithToken(sample, 'limit.trent');
       await sample.http.post('/auth/change-password').set(auth).send(wrongChange).expect(403);
@@ -64,7 +59,7 @@ describe('sample rate limits', () => {
   });
 
   it('POST /oauth/revoke: past REVOKE_RATE_LIMIT per client IP, 429 with Retry-After; the login budget is untouched', async () => {
-    sample = await startSample(tempDb(), { authRateLimit: 2, revokeRateLimit: 3 });
+    sample = await startSample(tempSqliteDatabase(), { authRateLimit: 2, revokeRateLimit: 3 });
     for (let i = 0; i < 3; i++) await sample.http.post('/oauth/revoke').type('form').send({ token: `unknown-${i}` }).expect(200);
     const blocked = await sample.http.post('/oauth/revoke').send({ token: 'unknown-3' }).expect(429);
     expect(blocked.body).toMatchObject({ statusCode: 429 });
@@ -73,7 +68,7 @@ describe('sample rate limits', () => {
   });
 
   it('login, register and refresh keep one per-IP budget (AUTH_RATE_LIMIT)', async () => {
-    sample = await startSample(tempDb(), { authRateLimit: 3 });
+    sample = await startSample(tempSqliteDatabase(), { authRateLimit: 3 });
     await sample.http.post('/auth/register').send({ username: 'budget.user', password: 'correct horse battery' }).expect(201);
     await sample.http.post('/auth/login').send({ username: 'budget.user', password: 'wrong password' }).expect(401);
     await sample.http.post('/auth/refresh').send({ refreshToken: 'unknown-token' }).expect(401);

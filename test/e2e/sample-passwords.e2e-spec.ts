@@ -1,18 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { randomBytes, scryptSync } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { configFromEnv } from '../../sample/config.js';
 import { User } from '../../sample/users/user.entity.js';
 import { eachDatabase } from '../support/databases.js';
 import { TEST_SECRET } from '../support/keys.js';
+import { legacyHash } from '../support/legacy-password.js';
 import { login, startSample, type RunningSample } from '../support/sample-app.js';
-
-/** What the sample wrote before the parameters were stored: scrypt at Node's defaults (N = 2^14, r = 8, p = 1). */
-function legacyHash(password: string): string {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 64).toString('base64url')}`;
-}
 
 eachDatabase('sample password storage', (database) => {
   let sample: RunningSample | undefined;

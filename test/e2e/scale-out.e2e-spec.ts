@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { startSampleProcess as startProcess, type SampleProcess } from '../../bench/sample-process.js';
 import { TEST_SECRET } from '../support/keys.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { within } from '../support/time.js';
 
 /**
  * Several instances of the sample, each its own process, on one database:
@@ -38,16 +39,6 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
-}
-
-/** Polls until `check` holds; returns how long it took, or throws past `within` ms. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function newUser(a: SampleProcess): Promise<{ username: string; password: string }> {

@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import { TokenLogService } from 'nestjs-jwt-revocation';
 import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
+import { tempSqliteDatabase } from '../support/databases.js';
 import { testLogs } from '../support/logs.js';
 import { bootModule, claimsOf, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor, within } from '../support/stall-helpers.js';
+import { closeWithin, getMe, guardedApp, proxyFor } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { tempSqliteFile } from '../support/test-app.js';
-import { sleep } from '../support/time.js';
+import { sleep, within } from '../support/time.js';
 
 /**
  * The bus's own connection goes silent (the proxy's "stall"): a LISTEN
@@ -92,7 +92,7 @@ suite('stalled Redis subscriber', 'redis', () => {
   });
 
   it('socketTimeout and the PING heartbeat notice a silent Redis, and the subscriber comes back once Redis answers', async () => {
-    const app = await guardedApp(databaseOptions(`sqlite:${tempSqliteFile('jwt-revocation-stalled-')}`), { ...timing, redis: proxied });
+    const app = await guardedApp(tempSqliteDatabase('jwt-revocation-stalled-'), { ...timing, redis: proxied });
     try {
       const sync = app.app.get(RevocationSync);
       await within(BACK_MS, () => sync.status().busConnected, (connected) => connected);

@@ -4,9 +4,9 @@ import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { testLogs, typeOrmLogs } from '../support/logs.js';
 import { bootModule, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor, within, type Reply } from '../support/stall-helpers.js';
+import { closeWithin, getMe, guardedApp, proxyFor, type Reply } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { sleep } from '../support/time.js';
+import { sleep, within } from '../support/time.js';
 
 /**
  * A database that accepts connections and never answers (a hung server, a

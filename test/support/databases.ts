@@ -24,12 +24,22 @@ function server(name: 'postgres' | 'mariadb', given: string): TestDatabase {
   };
 }
 
+/** A new, empty SQLite file in its own temp directory. */
+export function tempSqliteFile(prefix = 'jwt-revocation-'): string {
+  return join(mkdtempSync(join(tmpdir(), prefix)), 'test.sqlite');
+}
+
+/** The options of a new, empty SQLite database, as the sample builds them. */
+export function tempSqliteDatabase(prefix?: string): TypeOrmModuleOptions {
+  return databaseOptions(`sqlite:${tempSqliteFile(prefix)}`);
+}
+
 function sqlite(): TestDatabase {
   let file = '';
   return {
     name: 'sqlite',
     fresh: () => {
-      file = join(mkdtempSync(join(tmpdir(), 'jwt-revocation-')), 'test.sqlite');
+      file = tempSqliteFile();
       return databaseOptions(`sqlite:${file}`);
     },
     reopen: () => databaseOptions(`sqlite:${file}`),

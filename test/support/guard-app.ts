@@ -10,8 +10,8 @@ import {
   type JwtRevocationModuleOptions,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
-import { databaseOptions } from '../../sample/config.js';
-import { startTestApp, tempSqliteFile, type RunningTestApp, type TestAppOptions } from './test-app.js';
+import { tempSqliteDatabase } from './databases.js';
+import { startTestApp, type RunningTestApp, type TestAppOptions } from './test-app.js';
 
 /** A guarded echo of the caller's claims, used by several guard scenarios. */
 @Controller('who')
@@ -30,7 +30,7 @@ export interface GuardAppExtras extends Pick<ModuleMetadata, 'controllers' | 'pr
 
 /** JwtRevocationModule.forRoot(options) on a database, with the given controllers, listening on loopback (Express unless told). */
 export function startGuardApp(options: JwtRevocationModuleOptions, extras: GuardAppExtras = {}): Promise<RunningTestApp> {
-  const { database = databaseOptions(`sqlite:${tempSqliteFile()}`), controllers, providers, adapter } = extras;
+  const { database = tempSqliteDatabase(), controllers, providers, adapter } = extras;
   return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers }, { adapter });
 }
 

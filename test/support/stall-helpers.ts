@@ -44,19 +44,6 @@ export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): 
   }
 }
 
-/** Asks until `want` holds; returns how long it took, or throws past `ms` naming what it saw. */
-export async function within<T>(ms: number, ask: () => Promise<T> | T, want: (seen: T) => boolean, show: (seen: T) => string = String): Promise<number> {
-  const started = Date.now();
-  const seen: string[] = [];
-  for (;;) {
-    const value = await ask();
-    if (want(value)) return Date.now() - started;
-    if (seen.at(-1) !== show(value)) seen.push(show(value));
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms; seen: ${seen.join(', ')}`);
-    await sleep(50);
-  }
-}
-
 /** Closes the app; a close that hangs is reported, and does not hide what the test found. */
 export async function closeWithin(app: RunningTestApp, ms = 10_000): Promise<void> {
   const closed = await Promise.race([app.close().then(() => true, () => true), sleep(ms).then(() => false)]);

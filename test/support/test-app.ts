@@ -3,16 +3,8 @@ import { describe } from '@jest/globals';
 import type { INestApplication, ModuleMetadata, NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { testLogs } from './logs.js';
-
-/** A new, empty SQLite file in its own temp directory. */
-export function tempSqliteFile(prefix = 'jwt-revocation-guard-'): string {
-  return join(mkdtempSync(join(tmpdir(), prefix)), 'test.sqlite');
-}
 
 /** The HTTP platforms a Nest app runs on; the guard must work the same on both. */
 export type HttpAdapterName = 'express' | 'fastify';

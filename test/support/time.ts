@@ -1,2 +1,20 @@
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Asks every 50 ms until `want` holds (a truthy answer, by default); returns how long it took, or throws past `ms` naming what it saw. */
+export async function within<T>(
+  ms: number,
+  ask: () => Promise<T> | T,
+  want: (seen: T) => boolean = Boolean,
+  show: (seen: T) => string = String,
+): Promise<number> {
+  const started = Date.now();
+  const seen: string[] = [];
+  for (;;) {
+    const value = await ask();
+    if (want(value)) return Date.now() - started;
+    if (seen.at(-1) !== show(value)) seen.push(show(value));
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms; seen: ${seen.join(', ')}`);
+    await sleep(50);
+  }
+}

@@ -1,13 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { randomBytes, scryptSync } from 'node:crypto';
 import { dummyHash, hashPassword, needsRehash, scryptParams, verifyPassword } from '../../sample/users/password.js';
+import { legacyHash } from '../support/legacy-password.js';
 
 const cheap = scryptParams(10);
-/** What the sample wrote before the parameters were stored: Node's defaults (N = 2^14, r = 8, p = 1), no parameters in the string. */
-const legacyHash = (password: string) => {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 64).toString('base64url')}`;
-};
 
 describe('sample password hashes', () => {
   it('writes the parameters into the hash, and checks the password against them', async () => {

@@ -4,13 +4,14 @@ import { randomBytes } from 'node:crypto';
 import type { JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
 import { RevocationState } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../../sample/config.js';
+import { tempSqliteFile } from '../../support/databases.js';
 import { decodePart, forge } from '../../support/forge.js';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
 import { bootModule } from '../../support/module-app.js';
 import { appForSuite } from '../../support/suite-app.js';
-import { eachAdapter, tempSqliteFile, type HttpAdapterName, type RunningTestApp } from '../../support/test-app.js';
+import { eachAdapter, type HttpAdapterName, type RunningTestApp } from '../../support/test-app.js';
 
 const options: JwtRevocationModuleOptions = { signing: { secret: TEST_SECRET }, mode: 'allowlist' };
 
