@@ -18,7 +18,10 @@ export { TokenCodec } from '../tokens/token-codec.js';
 export { checkAccessToken } from '../tokens/token-claims.js';
 export { ArchiveSweeper } from '../archive/archive-sweeper.js';
 export { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
-export { jwtRevocationEntitySet, type JwtRevocationEntitySet } from '../storage/typeorm/entities/jwt-revocation.entities.js';
+export {
+  jwtRevocationEntitySet,
+  type JwtRevocationEntitySet,
+} from '../storage/typeorm/entities/jwt-revocation.entities.js';
 export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';

@@ -28,12 +28,24 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
   /** A valid token with a few characters changed, dropped or added: closest to what gets past a parser. */
   const mutatedToken = () =>
     fc
-      .array(fc.tuple(fc.nat(), fc.constantFrom('flip', 'drop', 'insert'), fc.constantFrom(...'AZaz09-_.=+/ \u0000é'.split(''))), { minLength: 1, maxLength: 4 })
+      .array(
+        fc.tuple(
+          fc.nat(),
+          fc.constantFrom('flip', 'drop', 'insert'),
+          fc.constantFrom(...'AZaz09-_.=+/ \u0000é'.split('')),
+        ),
+        { minLength: 1, maxLength: 4 },
+      )
       .map((edits) => {
         let t = user.accessToken;
         for (const [at, op, ch] of edits) {
           const i = at % t.length;
-          t = op === 'drop' ? t.slice(0, i) + t.slice(i + 1) : op === 'insert' ? t.slice(0, i) + ch + t.slice(i) : t.slice(0, i) + ch + t.slice(i + 1);
+          t =
+            op === 'drop'
+              ? t.slice(0, i) + t.slice(i + 1)
+              : op === 'insert'
+                ? t.slice(0, i) + ch + t.slice(i)
+                : t.slice(0, i) + ch + t.slice(i + 1);
         }
         return t;
       })
@@ -42,8 +54,19 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
   const headerValue = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.base64String({ maxLength: 300 }).map((s) => `Bearer ${s}`),
-    fc.tuple(fc.base64String({ maxLength: 80 }), fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 80 })).map(([a, b, c]) => `Bearer ${a}.${b}.${c}`),
-    fc.json({ maxDepth: 2 }).map((j) => `Bearer ${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(j).toString('base64url')}.sig`),
+    fc
+      .tuple(
+        fc.base64String({ maxLength: 80 }),
+        fc.base64String({ maxLength: 200 }),
+        fc.base64String({ maxLength: 80 }),
+      )
+      .map(([a, b, c]) => `Bearer ${a}.${b}.${c}`),
+    fc
+      .json({ maxDepth: 2 })
+      .map(
+        (j) =>
+          `Bearer ${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(j).toString('base64url')}.sig`,
+      ),
     mutatedToken().map((t) => `Bearer ${t}`),
   );
   // Header values must be legal on the wire; the HTTP client refuses others before sending.
@@ -62,12 +85,27 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
 
   it('POST /auth/refresh and /oauth/revoke with random JSON bodies: 200, 400 or 401, never 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ refreshToken: fc.oneof(fc.string(), fc.jsonValue()), token: fc.oneof(fc.string(), fc.jsonValue()) })), async (body) => {
-        const refreshed = await sample.http.post('/auth/refresh').set('Content-Type', 'application/json').send(JSON.stringify(body));
-        expect([400, 401]).toContain(refreshed.status);
-        const revoked = await sample.http.post('/oauth/revoke').set('Content-Type', 'application/json').send(JSON.stringify(body));
-        expect([200, 400]).toContain(revoked.status);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record({
+            refreshToken: fc.oneof(fc.string(), fc.jsonValue()),
+            token: fc.oneof(fc.string(), fc.jsonValue()),
+          }),
+        ),
+        async (body) => {
+          const refreshed = await sample.http
+            .post('/auth/refresh')
+            .set('Content-Type', 'application/json')
+            .send(JSON.stringify(body));
+          expect([400, 401]).toContain(refreshed.status);
+          const revoked = await sample.http
+            .post('/oauth/revoke')
+            .set('Content-Type', 'application/json')
+            .send(JSON.stringify(body));
+          expect([200, 400]).toContain(revoked.status);
+        },
+      ),
       FUZZ,
     );
   });
@@ -112,13 +150,19 @@ describe('the sample app as an attacker meets it', () => {
 
   it('rate-limits login per client: 429 past the limit', async () => {
     const statuses = [];
-    for (let i = 0; i < 7; i++) statuses.push((await sample.http.post('/auth/login').send({ username: 'nobody', password: 'wrong password' })).status);
+    for (let i = 0; i < 7; i++)
+      statuses.push(
+        (await sample.http.post('/auth/login').send({ username: 'nobody', password: 'wrong password' })).status,
+      );
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.slice(5)).toEqual([429, 429]);
   });
 
   it('refuses a body over 16 kB with 413', async () => {
-    const res = await sample.http.post('/me').set('Content-Type', 'application/json').send(JSON.stringify({ x: 'a'.repeat(20_000) }));
+    const res = await sample.http
+      .post('/me')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ x: 'a'.repeat(20_000) }));
     expect(res.status).toBe(413);
   });
 });
@@ -136,7 +180,20 @@ describe('no secret in any log line', () => {
     const { createApp } = await import('../../sample/app.js');
     const password = 'a very secret password';
     const app = await createApp(
-      { port: 0, database: tempSqliteDatabase(), jwtSecret: TEST_SECRET, accessTokenTtl: 900, refreshTokenTtl: 86_400, refreshReuseGrace: 0, syncInterval: 5, maxStaleness: 30, failClosed: true, authRateLimit: 1000, propagation: 'auto', introspectionClient: null },
+      {
+        port: 0,
+        database: tempSqliteDatabase(),
+        jwtSecret: TEST_SECRET,
+        accessTokenTtl: 900,
+        refreshTokenTtl: 86_400,
+        refreshReuseGrace: 0,
+        syncInterval: 5,
+        maxStaleness: 30,
+        failClosed: true,
+        authRateLimit: 1000,
+        propagation: 'auto',
+        introspectionClient: null,
+      },
       capture,
     );
     await app.listen(0, '127.0.0.1');
@@ -149,10 +206,22 @@ describe('no secret in any log line', () => {
       await sleep(5);
       await http.post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401); // reuse: logged as a warning
       await http.get('/me').set('Authorization', `Bearer ${user.accessToken}x`).expect(401);
-      await http.post('/auth/login').send({ username: 'logs.victim', password: `${password}!` }).expect(401);
+      await http
+        .post('/auth/login')
+        .send({ username: 'logs.victim', password: `${password}!` })
+        .expect(401);
       await http.post('/oauth/revoke').send({ token: second.refreshToken }).expect(200);
       await http.post('/auth/logout').set('Authorization', `Bearer ${rotated.body.accessToken}`).expect(401);
-      const secrets = [password, TEST_SECRET, user.accessToken, user.refreshToken, second.accessToken, second.refreshToken, rotated.body.accessToken, rotated.body.refreshToken];
+      const secrets = [
+        password,
+        TEST_SECRET,
+        user.accessToken,
+        user.refreshToken,
+        second.accessToken,
+        second.refreshToken,
+        rotated.body.accessToken,
+        rotated.body.refreshToken,
+      ];
       expect(lines.some((l) => l.includes('refresh token reuse'))).toBe(true);
       for (const line of lines) for (const secret of secrets) expect(line).not.toContain(secret);
       // And not even the signature half of a token.

@@ -85,8 +85,14 @@ const cases: Array<[string, Build]> = [
   // --- alg none, every spelling, signed or not
   ...noneSpellings.flatMap((alg): Array<[string, Build]> => [
     [`alg "${alg}" without a signature part (trailing dot)`, (b) => forge({ ...b.header, alg }, b.claims, null)],
-    [`alg "${alg}" without a signature part (two segments)`, (b) => forge({ ...b.header, alg }, b.claims, null).slice(0, -1)],
-    [`alg "${alg}" with an HMAC signature by the real secret`, (b) => forge({ ...b.header, alg }, b.claims, TEST_SECRET)],
+    [
+      `alg "${alg}" without a signature part (two segments)`,
+      (b) => forge({ ...b.header, alg }, b.claims, null).slice(0, -1),
+    ],
+    [
+      `alg "${alg}" with an HMAC signature by the real secret`,
+      (b) => forge({ ...b.header, alg }, b.claims, TEST_SECRET),
+    ],
     [`alg "${alg}" with the original signature`, (b) => `${b64({ ...b.header, alg })}.${b.parts[1]}.${b.parts[2]}`],
   ]),
   ['alg missing from the header', (b) => b.withHeader({ alg: undefined })],
@@ -98,16 +104,40 @@ const cases: Array<[string, Build]> = [
   ['signature stripped (trailing dot kept)', (b) => `${b.parts[0]}.${b.parts[1]}.`],
   ['signature truncated by one character', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2].slice(0, -1)}`],
   ['signature truncated to half', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2].slice(0, 21)}`],
-  ['signature re-encoded as standard base64 with padding', (b) => `${b.parts[0]}.${b.parts[1]}.${Buffer.from(b.parts[2], 'base64url').toString('base64')}`],
+  [
+    'signature re-encoded as standard base64 with padding',
+    (b) => `${b.parts[0]}.${b.parts[1]}.${Buffer.from(b.parts[2], 'base64url').toString('base64')}`,
+  ],
   ['signature with "=" padding appended', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2]}=`],
-  ['signature with a non-canonical last character (same bytes)', (b) => `${b.parts[0]}.${b.parts[1]}.${nonCanonicalLastChar(b.parts[2])}`],
+  [
+    'signature with a non-canonical last character (same bytes)',
+    (b) => `${b.parts[0]}.${b.parts[1]}.${nonCanonicalLastChar(b.parts[2])}`,
+  ],
   ['signature doubled', (b) => `${b.parts[0]}.${b.parts[1]}.${b.parts[2]}${b.parts[2]}`],
-  ['signature of another token (same header, other payload)', (b) => `${b.parts[0]}.${b.parts[1]}.${b.withClaims({ sub: 'someone-else' }).split('.')[2]}`],
-  ['payload edited (sub changed), original signature', (b) => `${b.parts[0]}.${b64({ ...b.claims, sub: 'someone-else' })}.${b.parts[2]}`],
-  ['payload edited (ver changed), original signature', (b) => `${b.parts[0]}.${b64({ ...b.claims, ver: num(b.claims.ver) + 1 })}.${b.parts[2]}`],
-  ['payload re-encoded with standard base64 padding, original signature', (b) => `${b.parts[0]}.${Buffer.from(b.parts[1], 'base64url').toString('base64')}.${b.parts[2]}`],
-  ['header edited (extra member), original signature', (b) => `${b64({ ...b.header, x: 1 })}.${b.parts[1]}.${b.parts[2]}`],
-  ['header edited (keys reordered), original signature', (b) => `${b64({ typ: b.header.typ, alg: b.header.alg })}.${b.parts[1]}.${b.parts[2]}`],
+  [
+    'signature of another token (same header, other payload)',
+    (b) => `${b.parts[0]}.${b.parts[1]}.${b.withClaims({ sub: 'someone-else' }).split('.')[2]}`,
+  ],
+  [
+    'payload edited (sub changed), original signature',
+    (b) => `${b.parts[0]}.${b64({ ...b.claims, sub: 'someone-else' })}.${b.parts[2]}`,
+  ],
+  [
+    'payload edited (ver changed), original signature',
+    (b) => `${b.parts[0]}.${b64({ ...b.claims, ver: num(b.claims.ver) + 1 })}.${b.parts[2]}`,
+  ],
+  [
+    'payload re-encoded with standard base64 padding, original signature',
+    (b) => `${b.parts[0]}.${Buffer.from(b.parts[1], 'base64url').toString('base64')}.${b.parts[2]}`,
+  ],
+  [
+    'header edited (extra member), original signature',
+    (b) => `${b64({ ...b.header, x: 1 })}.${b.parts[1]}.${b.parts[2]}`,
+  ],
+  [
+    'header edited (keys reordered), original signature',
+    (b) => `${b64({ typ: b.header.typ, alg: b.header.alg })}.${b.parts[1]}.${b.parts[2]}`,
+  ],
   ['signed with a different secret', (b) => forge(b.header, b.claims, 'another-secret-that-is-at-least-32-bytes-long')],
   ['signed with the real secret plus one character', (b) => forge(b.header, b.claims, `${TEST_SECRET}x`)],
   ['signed with an empty secret', (b) => forge(b.header, b.claims, '')],
@@ -118,8 +148,14 @@ const cases: Array<[string, Build]> = [
   ['alg RS256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'RS256' })],
   ['alg ES256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'ES256' })],
   ['alg PS256 in the header, HS256 signature', (b) => b.withHeader({ alg: 'PS256' })],
-  ['alg HS384 with a genuine HS384 signature by the real secret', (b) => hmacSigned('sha384', { ...b.header, alg: 'HS384' }, b.claims, TEST_SECRET)],
-  ['alg HS512 with a genuine HS512 signature by the real secret', (b) => hmacSigned('sha512', { ...b.header, alg: 'HS512' }, b.claims, TEST_SECRET)],
+  [
+    'alg HS384 with a genuine HS384 signature by the real secret',
+    (b) => hmacSigned('sha384', { ...b.header, alg: 'HS384' }, b.claims, TEST_SECRET),
+  ],
+  [
+    'alg HS512 with a genuine HS512 signature by the real secret',
+    (b) => hmacSigned('sha512', { ...b.header, alg: 'HS512' }, b.claims, TEST_SECRET),
+  ],
 
   // --- key-carrying headers, validly signed
   ['jwk header (the real secret as an oct key)', (b) => b.withHeader({ jwk: { kty: 'oct', k: b64(TEST_SECRET) } })],
@@ -149,7 +185,10 @@ const cases: Array<[string, Build]> = [
   ['typ "at+jwt " with a trailing space', (b) => b.withHeader({ typ: 'at+jwt ' })],
   ['typ empty string', (b) => b.withHeader({ typ: '' })],
   ['typ as an array', (b) => b.withHeader({ typ: ['at+jwt'] })],
-  ['duplicate typ header members (the last, "JWT", wins)', (b) => forge(JSON.stringify(b.header).replace(/}$/, ',"typ":"JWT"}'), b.claims, TEST_SECRET)],
+  [
+    'duplicate typ header members (the last, "JWT", wins)',
+    (b) => forge(JSON.stringify(b.header).replace(/}$/, ',"typ":"JWT"}'), b.claims, TEST_SECRET),
+  ],
 
   // --- exp
   ['exp missing', (b) => b.withClaims({ exp: undefined })],
@@ -165,13 +204,19 @@ const cases: Array<[string, Build]> = [
   ['exp 10 years after iat', (b) => b.withClaims({ exp: num(b.claims.iat) + TEN_YEARS })],
   ['exp one second longer than accessTokenTtl', (b) => b.withClaims({ exp: num(b.claims.exp) + 1 })],
   ['exp equal to iat', (b) => b.withClaims({ exp: b.claims.iat })],
-  ['expired an hour ago (iat and exp moved back)', (b) => b.withClaims({ iat: num(b.claims.iat) - 4500, exp: num(b.claims.exp) - 4500 })],
+  [
+    'expired an hour ago (iat and exp moved back)',
+    (b) => b.withClaims({ iat: num(b.claims.iat) - 4500, exp: num(b.claims.exp) - 4500 }),
+  ],
 
   // --- nbf and iat
   ['nbf an hour in the future', (b) => b.withClaims({ nbf: nowSeconds() + 3600 })],
   ['nbf as a string', (b) => b.withClaims({ nbf: String(b.claims.iat) })],
   ['iat in the future (iat alone moved)', (b) => b.withClaims({ iat: nowSeconds() + 600 })],
-  ['iat and exp both 10 minutes in the future', (b) => b.withClaims({ iat: num(b.claims.iat) + 600, exp: num(b.claims.exp) + 600 })],
+  [
+    'iat and exp both 10 minutes in the future',
+    (b) => b.withClaims({ iat: num(b.claims.iat) + 600, exp: num(b.claims.exp) + 600 }),
+  ],
   ['iat missing', (b) => b.withClaims({ iat: undefined })],
   ['iat as a string', (b) => b.withClaims({ iat: String(b.claims.iat) })],
   ['iat zero', (b) => b.withClaims({ iat: 0 })],
@@ -218,9 +263,18 @@ const cases: Array<[string, Build]> = [
   ['payload an empty object', (b) => b.sign(b.header, {})],
   ['payload not JSON at all', (b) => forge(b.header, 'not json', TEST_SECRET, true)],
   ['payload JSON with trailing garbage', (b) => forge(b.header, `${JSON.stringify(b.claims)}x`, TEST_SECRET, true)],
-  ['payload JSON null with typ "JWT" (jws then parses it itself)', (b) => forge({ ...b.header, typ: 'JWT' }, 'null', TEST_SECRET, true)],
-  ['__proto__ holding sub instead of a real sub', (b) => b.rawClaims(`"__proto__":{"sub":${JSON.stringify(b.claims.sub)}}`, ['sub'])],
-  ['constructor.prototype holding ver instead of a real ver', (b) => b.rawClaims('"constructor":{"prototype":{"ver":0}}', ['ver'])],
+  [
+    'payload JSON null with typ "JWT" (jws then parses it itself)',
+    (b) => forge({ ...b.header, typ: 'JWT' }, 'null', TEST_SECRET, true),
+  ],
+  [
+    '__proto__ holding sub instead of a real sub',
+    (b) => b.rawClaims(`"__proto__":{"sub":${JSON.stringify(b.claims.sub)}}`, ['sub']),
+  ],
+  [
+    'constructor.prototype holding ver instead of a real ver',
+    (b) => b.rawClaims('"constructor":{"prototype":{"ver":0}}', ['ver']),
+  ],
 
   // --- iss (the sample sets one)
   ['iss of another issuer', (b) => b.withClaims({ iss: 'evil-issuer' })],
@@ -255,7 +309,10 @@ const authorizations: Array<[string, (b: Base) => string]> = [
   ['two tokens after Bearer', (b) => `Bearer ${b.token} ${b.token}`],
   ['Bearer with nothing after it', () => 'Bearer'],
   ['BearerX scheme', (b) => `BearerX ${b.token}`],
-  ['a token one character longer than maxTokenLength (8192)', (b) => `Bearer ${b.token}${'A'.repeat(8193 - b.token.length)}`],
+  [
+    'a token one character longer than maxTokenLength (8192)',
+    (b) => `Bearer ${b.token}${'A'.repeat(8193 - b.token.length)}`,
+  ],
 ];
 
 describe('hostile access tokens against the sample app [sqlite]', () => {
@@ -268,7 +325,9 @@ describe('hostile access tokens against the sample app [sqlite]', () => {
   /** Every row of the module's tables (last_seen_at aside: the guard may note a valid request). */
   async function snapshot(): Promise<Record<string, unknown>> {
     const rows = async (sql: string) => (await dataSource.query(sql)) as Array<Record<string, unknown>>;
-    const sessions = (await rows('SELECT * FROM jwt_session ORDER BY session_id')).map(({ last_seen_at: _seen, ...rest }) => rest);
+    const sessions = (await rows('SELECT * FROM jwt_session ORDER BY session_id')).map(
+      ({ last_seen_at: _seen, ...rest }) => rest,
+    );
     return {
       tokenLogCount: (await rows('SELECT COUNT(*) AS n FROM jwt_token_log'))[0].n,
       sessionCount: (await rows('SELECT COUNT(*) AS n FROM jwt_session'))[0].n,
@@ -356,14 +415,18 @@ describe('hostile access tokens against the sample app [sqlite]', () => {
     });
 
     it('an oversized token counts as missing', async () => {
-      const res = await sample.http.get('/me').set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(10_000)}.${base.parts[2]}`);
+      const res = await sample.http
+        .get('/me')
+        .set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(10_000)}.${base.parts[2]}`);
       expect(res.status).toBe(401);
       expect(res.body).toEqual(MISSING);
     });
 
     it('a 20 kB Authorization header is refused by the HTTP server (431) before the app, never 200 or 500', async () => {
       // Node's default header limit is 16 KiB: the request never reaches Nest.
-      const res = await sample.http.get('/me').set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(20_000)}.${base.parts[2]}`);
+      const res = await sample.http
+        .get('/me')
+        .set('Authorization', `Bearer ${base.parts[0]}.${'A'.repeat(20_000)}.${base.parts[2]}`);
       expect(res.status).toBe(431);
     });
   });

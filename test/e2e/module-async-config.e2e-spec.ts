@@ -13,7 +13,10 @@ import { eachAdapter, startTestApp } from '../support/test-app.js';
 
 @Injectable()
 class AppConfig {
-  private readonly values: Record<string, string> = { JWT_SECRET: 'async-config-secret-that-is-at-least-32-bytes', ACCESS_TTL: '600' };
+  private readonly values: Record<string, string> = {
+    JWT_SECRET: 'async-config-secret-that-is-at-least-32-bytes',
+    ACCESS_TTL: '600',
+  };
   get(key: string): string {
     const value = this.values[key];
     if (value === undefined) throw new Error(`no config ${key}`);
@@ -45,7 +48,12 @@ class FeatureModule {}
 eachAdapter('forRootAsync set-up', (adapter) => {
   describe('forRootAsync with an injected config provider, isGlobal and custom table names', () => {
     const DATA_SOURCE = 'custom-tables';
-    const tableNames = { tokenLog: 'custom_log', tokenArchive: 'custom_archive', session: 'custom_session', subjectState: 'custom_subject_state' };
+    const tableNames = {
+      tokenLog: 'custom_log',
+      tokenArchive: 'custom_archive',
+      session: 'custom_session',
+      subjectState: 'custom_subject_state',
+    };
 
     const running = appForSuite(() =>
       startTestApp(
@@ -59,7 +67,10 @@ eachAdapter('forRootAsync set-up', (adapter) => {
               dataSource: DATA_SOURCE,
               imports: [AppConfigModule],
               inject: [AppConfig],
-              useFactory: (config: AppConfig) => ({ signing: { secret: config.get('JWT_SECRET') }, accessTokenTtl: Number(config.get('ACCESS_TTL')) }),
+              useFactory: (config: AppConfig) => ({
+                signing: { secret: config.get('JWT_SECRET') },
+                accessTokenTtl: Number(config.get('ACCESS_TTL')),
+              }),
               isGlobal: true,
               tableNames,
             }),
@@ -84,17 +95,24 @@ eachAdapter('forRootAsync set-up', (adapter) => {
     it('the rows land in the custom tables, and the default ones do not exist', async () => {
       const issued = await running.app.get(FeatureService).tokens.issue('table-user');
       const source = running.app.get<DataSource>(getDataSourceToken(DATA_SOURCE));
-      const log = (await source.query('SELECT jti, token_type FROM custom_log WHERE subject = ? ORDER BY token_type', ['table-user'])) as Array<{
+      const log = (await source.query('SELECT jti, token_type FROM custom_log WHERE subject = ? ORDER BY token_type', [
+        'table-user',
+      ])) as Array<{
         jti: string;
         token_type: string;
       }>;
       expect(log.map((r) => r.token_type)).toEqual(['access', 'refresh']);
       expect(log.find((r) => r.token_type === 'access')?.jti).toBe(issued.jti);
-      const sessions = (await source.query('SELECT session_id FROM custom_session WHERE subject = ?', ['table-user'])) as Array<{ session_id: string }>;
+      const sessions = (await source.query('SELECT session_id FROM custom_session WHERE subject = ?', [
+        'table-user',
+      ])) as Array<{ session_id: string }>;
       expect(sessions).toEqual([{ session_id: issued.sessionId }]);
-      const tables = ((await source.query("SELECT name FROM sqlite_master WHERE type = 'table'")) as Array<{ name: string }>).map((t) => t.name);
+      const tables = (
+        (await source.query("SELECT name FROM sqlite_master WHERE type = 'table'")) as Array<{ name: string }>
+      ).map((t) => t.name);
       expect(tables).toEqual(expect.arrayContaining(Object.values(tableNames)));
-      for (const name of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state']) expect(tables).not.toContain(name);
+      for (const name of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state'])
+        expect(tables).not.toContain(name);
     });
   });
 });

@@ -44,18 +44,37 @@ describe('bootstrap fails on a wrong option, naming it', () => {
   });
 
   const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
 
   it.each<[string, unknown, RegExp]>([
     ['an unknown top-level option', { ...good, foo: 1 }, /unknown option "foo"/],
     ['an unknown signing option', { signing: { secret: TEST_SECRET, secrt: 'x' } }, /unknown option "signing\.secrt"/],
     ['a 10-byte secret', { signing: { secret: '0123456789' } }, /signing\.secret is 10 bytes/],
-    ['both secret and privateKey', { signing: { secret: TEST_SECRET, privateKey: rsa } }, /signing\.secret and signing\.privateKey/],
-    ['algorithm EdDSA', { signing: { algorithm: 'EdDSA', privateKey: ed25519, kid: 'k' } }, /signing\.algorithm "EdDSA"/],
+    [
+      'both secret and privateKey',
+      { signing: { secret: TEST_SECRET, privateKey: rsa } },
+      /signing\.secret and signing\.privateKey/,
+    ],
+    [
+      'algorithm EdDSA',
+      { signing: { algorithm: 'EdDSA', privateKey: ed25519, kid: 'k' } },
+      /signing\.algorithm "EdDSA"/,
+    ],
     ['tokenFrom with the header off and no cookie', { ...good, tokenFrom: { header: false } }, /"tokenFrom"/],
     ['an invalid cookie name', { ...good, tokenFrom: { cookie: 'a b' } }, /"tokenFrom\.cookie"/],
-    ['validateSubjectCacheTtl without validateSubject', { ...good, validateSubjectCacheTtl: 5 }, /"validateSubjectCacheTtl"/],
-    ['refreshTokenTtl shorter than accessTokenTtl', { ...good, accessTokenTtl: 600, refreshTokenTtl: 60 }, /"refreshTokenTtl"/],
+    [
+      'validateSubjectCacheTtl without validateSubject',
+      { ...good, validateSubjectCacheTtl: 5 },
+      /"validateSubjectCacheTtl"/,
+    ],
+    [
+      'refreshTokenTtl shorter than accessTokenTtl',
+      { ...good, accessTokenTtl: 600, refreshTokenTtl: 60 },
+      /"refreshTokenTtl"/,
+    ],
     ['an asymmetric key without kid', { signing: { algorithm: 'RS256', privateKey: rsa } }, /signing\.kid/],
   ])('forRoot with %s', async (_name, options, message) => {
     const error = await boot(options).then(

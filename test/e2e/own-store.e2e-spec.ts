@@ -50,7 +50,13 @@ describe('JwtRevocationModule with a store of its own (no TypeORM)', () => {
 
   beforeAll(async () => {
     running = await startTestApp({
-      imports: [JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, store: InMemoryTokenStore })],
+      imports: [
+        JwtRevocationModule.forRoot({
+          signing: { secret: TEST_SECRET },
+          archiveInterval: 0,
+          store: InMemoryTokenStore,
+        }),
+      ],
       controllers: [AccountController],
       providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
     });
@@ -92,8 +98,16 @@ describe('JwtRevocationModule with a store of its own (no TypeORM)', () => {
 
   it('refuses LISTEN/NOTIFY propagation without a data source, naming the option', async () => {
     const moduleRef = Test.createTestingModule({
-      imports: [JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, store: InMemoryTokenStore, propagation: 'notify' })],
+      imports: [
+        JwtRevocationModule.forRoot({
+          signing: { secret: TEST_SECRET },
+          store: InMemoryTokenStore,
+          propagation: 'notify',
+        }),
+      ],
     });
-    await expect(moduleRef.compile()).rejects.toThrow(/option "propagation" is 'notify' but the module has a store of its own/);
+    await expect(moduleRef.compile()).rejects.toThrow(
+      /option "propagation" is 'notify' but the module has a store of its own/,
+    );
   });
 });

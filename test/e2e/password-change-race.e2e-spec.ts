@@ -29,10 +29,18 @@ eachDatabase('a login racing a password change (sample app)', (db: () => TestDat
       const username = `race.victim${round}`;
       const victim = await registerAndLogin(sample.http, username, 'old password 123');
       const attacks = Array.from({ length: 6 }, (_, i) =>
-        sleep(i % 3).then(() => sample.http.post('/auth/login').set('User-Agent', 'attacker').send({ username, password: 'old password 123' })),
+        sleep(i % 3).then(() =>
+          sample.http
+            .post('/auth/login')
+            .set('User-Agent', 'attacker')
+            .send({ username, password: 'old password 123' }),
+        ),
       );
       const change = sleep(1).then(() =>
-        sample.http.post('/auth/change-password').set(victim.auth).send({ currentPassword: 'old password 123', newPassword: 'new password 456' }),
+        sample.http
+          .post('/auth/change-password')
+          .set(victim.auth)
+          .send({ currentPassword: 'old password 123', newPassword: 'new password 456' }),
       );
       const answers = await Promise.all(attacks);
       expect((await change).status).toBe(204);

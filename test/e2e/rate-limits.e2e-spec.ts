@@ -27,16 +27,29 @@ describe('sample rate limits', () => {
       const mallory = await registerAndLogin(sample.http, 'limit.mallory', 'right password 1');
       const bob = await registerAndLogin(sample.http, 'limit.bob', 'right password 2');
 
-      for (let i = 0; i < 3; i++) await sample.http.post('/auth/change-password').set(mallory.auth).send(wrongChange).expect(403);
+      for (let i = 0; i < 3; i++)
+        await sample.http.post('/auth/change-password').set(mallory.auth).send(wrongChange).expect(403);
       const blocked = await sample.http.post('/auth/change-password').set(mallory.auth).send(wrongChange).expect(429);
-      expect(blocked.body).toEqual({ statusCode: 429, message: 'Too many attempts, retry later', error: 'Too Many Requests' });
+      expect(blocked.body).toEqual({
+        statusCode: 429,
+        message: 'Too many attempts, retry later',
+        error: 'Too Many Requests',
+      });
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60);
       // The oracle is shut: the right password no longer tells 204 from 403.
-      await sample.http.post('/auth/change-password').set(mallory.auth).send({ currentPassword: 'right password 1', newPassword: 'new password 1' }).expect(429);
+      await sample.http
+        .post('/auth/change-password')
+        .set(mallory.auth)
+        .send({ currentPassword: 'right password 1', newPassword: 'new password 1' })
+        .expect(429);
 
       await sample.http.post('/auth/change-password').set(bob.auth).send(wrongChange).expect(403);
-      await sample.http.post('/auth/change-password').set(bob.auth).send({ currentPassword: 'right password 2', newPassword: 'new password 2' }).expect(204);
+      await sample.http
+        .post('/auth/change-password')
+        .set(bob.auth)
+        .send({ currentPassword: 'right password 2', newPassword: 'new password 2' })
+        .expect(204);
     });
 
     it('per client IP: past AUTH_RATE_LIMIT, 429 for a fresh account too, and login from that address shares the budget', async () => {
@@ -44,10 +57,14 @@ describe('sample rate limits', () => {
       const accounts = [];
       for (let i = 0; i < 5; i++) accounts.push(await userWithToken(sample, `ip.user${i}`));
 
-      for (const auth of accounts.slice(0, 4)) await sample.http.post('/auth/change-password').set(auth).send(wrongChange).expect(403);
+      for (const auth of accounts.slice(0, 4))
+        await sample.http.post('/auth/change-password').set(auth).send(wrongChange).expect(403);
       const blocked = await sample.http.post('/auth/change-password').set(accounts[4]).send(wrongChange).expect(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      await sample.http.post('/auth/login').send({ username: 'ip.user0', password: 'correct horse battery' }).expect(429);
+      await sample.http
+        .post('/auth/login')
+        .send({ username: 'ip.user0', password: 'correct horse battery' })
+        .expect(429);
     });
 
     it('still needs a valid access token first: 401 without one, and it spends no budget', async () => {
@@ -60,19 +77,33 @@ describe('sample rate limits', () => {
 
   it('POST /oauth/revoke: past REVOKE_RATE_LIMIT per client IP, 429 with Retry-After; the login budget is untouched', async () => {
     sample = await startSample(tempSqliteDatabase(), { authRateLimit: 2, revokeRateLimit: 3 });
-    for (let i = 0; i < 3; i++) await sample.http.post('/oauth/revoke').type('form').send({ token: `unknown-${i}` }).expect(200);
+    for (let i = 0; i < 3; i++)
+      await sample.http
+        .post('/oauth/revoke')
+        .type('form')
+        .send({ token: `unknown-${i}` })
+        .expect(200);
     const blocked = await sample.http.post('/oauth/revoke').send({ token: 'unknown-3' }).expect(429);
     expect(blocked.body).toMatchObject({ statusCode: 429 });
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    await sample.http.post('/auth/register').send({ username: 'revoke.user', password: 'correct horse battery' }).expect(201);
+    await sample.http
+      .post('/auth/register')
+      .send({ username: 'revoke.user', password: 'correct horse battery' })
+      .expect(201);
   });
 
   it('login, register and refresh keep one per-IP budget (AUTH_RATE_LIMIT)', async () => {
     sample = await startSample(tempSqliteDatabase(), { authRateLimit: 3 });
-    await sample.http.post('/auth/register').send({ username: 'budget.user', password: 'correct horse battery' }).expect(201);
+    await sample.http
+      .post('/auth/register')
+      .send({ username: 'budget.user', password: 'correct horse battery' })
+      .expect(201);
     await sample.http.post('/auth/login').send({ username: 'budget.user', password: 'wrong password' }).expect(401);
     await sample.http.post('/auth/refresh').send({ refreshToken: 'unknown-token' }).expect(401);
-    await sample.http.post('/auth/login').send({ username: 'budget.user', password: 'correct horse battery' }).expect(429);
+    await sample.http
+      .post('/auth/login')
+      .send({ username: 'budget.user', password: 'correct horse battery' })
+      .expect(429);
     await sample.http.post('/auth/refresh').send({ refreshToken: 'unknown-token' }).expect(429);
   });
 });

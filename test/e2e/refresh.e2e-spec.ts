@@ -19,7 +19,9 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
 
   it('ten parallel refresh requests with one token: every answer is the same pair, one chain lives', async () => {
     const user = await registerAndLogin(sample.http, 'par.alice');
-    const answers = await Promise.all(Array.from({ length: 10 }, () => sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
     expect(new Set(answers.map((a) => a.body.refreshToken)).size).toBe(1);
     const next = answers[0].body;
@@ -34,7 +36,9 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
       try {
         const user = await registerAndLogin(sample.http, 'par.bob');
         const answers = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : sample).http.post('/auth/refresh').send({ refreshToken: user.refreshToken })),
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? second : sample).http.post('/auth/refresh').send({ refreshToken: user.refreshToken }),
+          ),
         );
         const ok = answers.filter((a) => a.status === 200);
         expect(answers.every((a) => a.status === 200 || a.status === 401)).toBe(true);
@@ -72,10 +76,20 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
 
   it('POST /oauth/revoke: 200 always; a refresh token takes its session, form-encoded or JSON, any hint', async () => {
     const user = await registerAndLogin(sample.http, 'rev.dave');
-    await sample.http.post('/oauth/revoke').type('form').send({ token: user.refreshToken, token_type_hint: 'access_token' }).expect(200, {});
+    await sample.http
+      .post('/oauth/revoke')
+      .type('form')
+      .send({ token: user.refreshToken, token_type_hint: 'access_token' })
+      .expect(200, {});
     await sample.http.get('/me').set(user.auth).expect(401);
     await sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
-    for (const body of [{ token: user.refreshToken }, { token: 'garbage' }, {}, { token: 42 }, { token: 'a.b.c', token_type_hint: 'nonsense' }]) {
+    for (const body of [
+      { token: user.refreshToken },
+      { token: 'garbage' },
+      {},
+      { token: 42 },
+      { token: 'a.b.c', token_type_hint: 'nonsense' },
+    ]) {
       await sample.http.post('/oauth/revoke').send(body).expect(200, {});
     }
     const again = await registerAndLogin(sample.http, 'rev.erin');
@@ -87,15 +101,48 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
   it('POST /oauth/introspect: client credentials required; RFC 7662 answers', async () => {
     const user = await registerAndLogin(sample.http, 'intro.frank');
     await sample.http.post('/oauth/introspect').send({ token: user.accessToken }).expect(401);
-    await sample.http.post('/oauth/introspect').set('Authorization', basic(CLIENT.id, 'wrong')).send({ token: user.accessToken }).expect(401);
-    await sample.http.post('/oauth/introspect').set('Authorization', 'Basic %%%').send({ token: user.accessToken }).expect(401);
+    await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', basic(CLIENT.id, 'wrong'))
+      .send({ token: user.accessToken })
+      .expect(401);
+    await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', 'Basic %%%')
+      .send({ token: user.accessToken })
+      .expect(401);
     const auth = basic(CLIENT.id, CLIENT.secret);
-    const live = await sample.http.post('/oauth/introspect').set('Authorization', auth).type('form').send({ token: user.accessToken }).expect(200);
-    expect(live.body).toMatchObject({ active: true, token_type: 'access_token', sub: expect.any(String), jti: expect.any(String), sid: expect.any(String), exp: expect.any(Number), iat: expect.any(Number) });
-    const refresh = await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: user.refreshToken, token_type_hint: 'refresh_token' }).expect(200);
+    const live = await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', auth)
+      .type('form')
+      .send({ token: user.accessToken })
+      .expect(200);
+    expect(live.body).toMatchObject({
+      active: true,
+      token_type: 'access_token',
+      sub: expect.any(String),
+      jti: expect.any(String),
+      sid: expect.any(String),
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+    });
+    const refresh = await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', auth)
+      .send({ token: user.refreshToken, token_type_hint: 'refresh_token' })
+      .expect(200);
     expect(refresh.body).toMatchObject({ active: true, token_type: 'refresh_token' });
     await sample.http.post('/auth/logout').set(user.auth).expect(204);
-    await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: user.accessToken }).expect(200, { active: false });
-    await sample.http.post('/oauth/introspect').set('Authorization', auth).send({ token: 'garbage' }).expect(200, { active: false });
+    await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', auth)
+      .send({ token: user.accessToken })
+      .expect(200, { active: false });
+    await sample.http
+      .post('/oauth/introspect')
+      .set('Authorization', auth)
+      .send({ token: 'garbage' })
+      .expect(200, { active: false });
   });
 });

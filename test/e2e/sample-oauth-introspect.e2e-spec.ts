@@ -17,10 +17,26 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
     it('needs the client credentials: 401 without, with wrong ones or a malformed header', async () => {
       const max = await registerAndLogin(sample.http, 'in.max');
       await sample.http.post('/oauth/introspect').send({ token: max.accessToken }).expect(401);
-      await sample.http.post('/oauth/introspect').auth(INTROSPECTION_CLIENT.id, 'wrong').send({ token: max.accessToken }).expect(401);
-      await sample.http.post('/oauth/introspect').auth('someone-else', INTROSPECTION_CLIENT.secret).send({ token: max.accessToken }).expect(401);
-      await sample.http.post('/oauth/introspect').set('Authorization', 'Basic !!!').send({ token: max.accessToken }).expect(401);
-      await sample.http.post('/oauth/introspect').set('Authorization', `Basic ${Buffer.from('%zz:%zz').toString('base64')}`).send({ token: max.accessToken }).expect(401);
+      await sample.http
+        .post('/oauth/introspect')
+        .auth(INTROSPECTION_CLIENT.id, 'wrong')
+        .send({ token: max.accessToken })
+        .expect(401);
+      await sample.http
+        .post('/oauth/introspect')
+        .auth('someone-else', INTROSPECTION_CLIENT.secret)
+        .send({ token: max.accessToken })
+        .expect(401);
+      await sample.http
+        .post('/oauth/introspect')
+        .set('Authorization', 'Basic !!!')
+        .send({ token: max.accessToken })
+        .expect(401);
+      await sample.http
+        .post('/oauth/introspect')
+        .set('Authorization', `Basic ${Buffer.from('%zz:%zz').toString('base64')}`)
+        .send({ token: max.accessToken })
+        .expect(401);
       await sample.http.post('/oauth/introspect').set(max.auth).send({ token: max.accessToken }).expect(401);
     });
 
@@ -28,10 +44,24 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       const ned = await registerAndLogin(sample.http, 'in.ned');
       const me = (await sample.http.get('/me').set(ned.auth).expect(200)).body;
       const claims = decodePart(ned.accessToken, 1);
-      const access = { active: true, token_type: 'access_token', sub: me.id, jti: me.jti, sid: me.sessionId, iat: claims.iat, exp: claims.exp, iss: SAMPLE_ISSUER };
+      const access = {
+        active: true,
+        token_type: 'access_token',
+        sub: me.id,
+        jti: me.jti,
+        sid: me.sessionId,
+        iat: claims.iat,
+        exp: claims.exp,
+        iss: SAMPLE_ISSUER,
+      };
       expect((await introspect(sample, ned.accessToken).expect(200)).body).toEqual(access);
       expect((await introspect(sample, ned.accessToken, 'refresh_token').expect(200)).body).toEqual(access);
-      const form = await sample.http.post('/oauth/introspect').auth(INTROSPECTION_CLIENT.id, INTROSPECTION_CLIENT.secret).type('form').send({ token: ned.accessToken }).expect(200);
+      const form = await sample.http
+        .post('/oauth/introspect')
+        .auth(INTROSPECTION_CLIENT.id, INTROSPECTION_CLIENT.secret)
+        .type('form')
+        .send({ token: ned.accessToken })
+        .expect(200);
       expect(form.body).toEqual(access);
 
       const row = await refreshRowOf(sample.app, ned.refreshToken);
@@ -53,7 +83,16 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       const next = (await refresh(sample, ola.refreshToken).expect(200)).body as Pair;
       const gone = await login(sample.http, 'in.ola');
       await sample.http.post('/auth/logout').set(gone.auth).expect(204);
-      for (const token of [ola.refreshToken, gone.accessToken, gone.refreshToken, 'never-issued', 'a.b.c', '', 42, undefined]) {
+      for (const token of [
+        ola.refreshToken,
+        gone.accessToken,
+        gone.refreshToken,
+        'never-issued',
+        'a.b.c',
+        '',
+        42,
+        undefined,
+      ]) {
         const res = await introspect(sample, token).expect(200);
         expect(res.body).toEqual({ active: false });
       }

@@ -16,27 +16,44 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
     it('a form-encoded refresh token: 200 {}, and its whole session dies', async () => {
       const hal = await registerAndLogin(sample.http, 'rv.hal');
       const other = await login(sample.http, 'rv.hal');
-      const res = await sample.http.post('/oauth/revoke').type('form').send({ token: hal.refreshToken, token_type_hint: 'refresh_token' }).expect(200);
+      const res = await sample.http
+        .post('/oauth/revoke')
+        .type('form')
+        .send({ token: hal.refreshToken, token_type_hint: 'refresh_token' })
+        .expect(200);
       expect(res.body).toEqual({});
       await expectDeadInSample(sample, hal);
-      const session = await sample.app.get(DataSource).getRepository(jwtRevocationEntitySet().session).findOneBy({ sessionId: sidOf(hal.accessToken) });
+      const session = await sample.app
+        .get(DataSource)
+        .getRepository(jwtRevocationEntitySet().session)
+        .findOneBy({ sessionId: sidOf(hal.accessToken) });
       expect(session).toMatchObject({ revokeReason: 'logout', revokedAt: expect.any(Number) });
       await sample.http.get('/me').set(other.auth).expect(200);
     });
 
     it('a JSON access token: 200 {}, that token dies', async () => {
       const ida = await registerAndLogin(sample.http, 'rv.ida');
-      await sample.http.post('/oauth/revoke').send({ token: ida.accessToken, token_type_hint: 'access_token' }).expect(200, {});
+      await sample.http
+        .post('/oauth/revoke')
+        .send({ token: ida.accessToken, token_type_hint: 'access_token' })
+        .expect(200, {});
       await sample.http.get('/me').set(ida.auth).expect(401);
       expect((await introspect(sample, ida.accessToken)).body).toEqual({ active: false });
     });
 
     it('a wrong hint still finds the token', async () => {
       const jo = await registerAndLogin(sample.http, 'rv.jo');
-      await sample.http.post('/oauth/revoke').type('form').send({ token: jo.refreshToken, token_type_hint: 'access_token' }).expect(200, {});
+      await sample.http
+        .post('/oauth/revoke')
+        .type('form')
+        .send({ token: jo.refreshToken, token_type_hint: 'access_token' })
+        .expect(200, {});
       await expectDeadInSample(sample, jo);
       const kai = await registerAndLogin(sample.http, 'rv.kai');
-      await sample.http.post('/oauth/revoke').send({ token: kai.accessToken, token_type_hint: 'refresh_token' }).expect(200, {});
+      await sample.http
+        .post('/oauth/revoke')
+        .send({ token: kai.accessToken, token_type_hint: 'refresh_token' })
+        .expect(200, {});
       await sample.http.get('/me').set(kai.auth).expect(401);
     });
 
@@ -60,7 +77,9 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       ];
       for (const [type, body] of bodies) {
         const req = sample.http.post('/oauth/revoke');
-        const res = await (type === 'form' ? req.type('form').send(body as Record<string, string>) : req.send(body as object));
+        const res = await (type === 'form'
+          ? req.type('form').send(body as Record<string, string>)
+          : req.send(body as object));
         expect(res.status).toBe(200);
         expect(res.body).toEqual({});
       }

@@ -16,12 +16,20 @@ eachDatabase('sample password storage', (database) => {
   });
 
   const users = (running: RunningSample) => running.app.get<DataSource>(getDataSourceToken()).getRepository(User);
-  const storedHash = async (running: RunningSample, username: string) => (await users(running).findOneByOrFail({ username })).passwordHash;
+  const storedHash = async (running: RunningSample, username: string) =>
+    (await users(running).findOneByOrFail({ username })).passwordHash;
 
   it('hashes new passwords with scrypt N = 2^17, r = 8, p = 1 by default, parameters in the hash', async () => {
-    sample = await startSample(database().fresh(), { passwordHashCost: configFromEnv({ JWT_SECRET: TEST_SECRET }).passwordHashCost });
-    await sample.http.post('/auth/register').send({ username: 'hash.new', password: 'correct horse battery' }).expect(201);
-    expect(await storedHash(sample, 'hash.new')).toMatch(/^scrypt\$ln=17,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
+    sample = await startSample(database().fresh(), {
+      passwordHashCost: configFromEnv({ JWT_SECRET: TEST_SECRET }).passwordHashCost,
+    });
+    await sample.http
+      .post('/auth/register')
+      .send({ username: 'hash.new', password: 'correct horse battery' })
+      .expect(201);
+    expect(await storedHash(sample, 'hash.new')).toMatch(
+      /^scrypt\$ln=17,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/,
+    );
     await login(sample.http, 'hash.new');
   });
 
@@ -53,12 +61,27 @@ eachDatabase('sample password storage', (database) => {
 
   it('a malformed stored hash is a 401 for login and a 403 for change-password, never a 500', async () => {
     sample = await startSample(database().fresh());
-    await sample.http.post('/auth/register').send({ username: 'hash.broken', password: 'correct horse battery' }).expect(201);
+    await sample.http
+      .post('/auth/register')
+      .send({ username: 'hash.broken', password: 'correct horse battery' })
+      .expect(201);
     const user = await login(sample.http, 'hash.broken');
-    for (const broken of ['', 'garbage', 'scrypt$ln=60,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA', 'scrypt$$$']) {
+    for (const broken of [
+      '',
+      'garbage',
+      'scrypt$ln=60,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA',
+      'scrypt$$$',
+    ]) {
       await users(sample).update({ username: 'hash.broken' }, { passwordHash: broken });
-      await sample.http.post('/auth/login').send({ username: 'hash.broken', password: 'correct horse battery' }).expect(401);
-      await sample.http.post('/auth/change-password').set(user.auth).send({ currentPassword: 'correct horse battery', newPassword: 'new password 1' }).expect(403);
+      await sample.http
+        .post('/auth/login')
+        .send({ username: 'hash.broken', password: 'correct horse battery' })
+        .expect(401);
+      await sample.http
+        .post('/auth/change-password')
+        .set(user.auth)
+        .send({ currentPassword: 'correct horse battery', newPassword: 'new password 1' })
+        .expect(403);
     }
   });
 });

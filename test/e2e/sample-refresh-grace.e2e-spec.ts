@@ -4,7 +4,14 @@ import { eachDatabase } from '../support/databases.js';
 import { bearer } from '../support/http.js';
 import { testLogs } from '../support/logs.js';
 import { registerAndLogin, startSample } from '../support/sample-app.js';
-import { expectDeadInSample, INTROSPECTION_CLIENT, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
+import {
+  expectDeadInSample,
+  INTROSPECTION_CLIENT,
+  refresh,
+  REUSE_ALARM,
+  sidOf,
+  type Pair,
+} from '../support/sample-tokens.js';
 import { appForSuite } from '../support/suite-app.js';
 import { sleep } from '../support/time.js';
 import { rowsOf } from '../support/token-rows.js';

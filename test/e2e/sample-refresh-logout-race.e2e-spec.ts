@@ -55,13 +55,16 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       await samples.close();
     });
 
-    twoInstances('a refresh on one instance racing logout or logout-all on the other never yields a token that survives', async () => {
-      const [one, two] = await samples.start();
-      await registerAndLogin(one.http, 'two.uli');
-      // Each instance has its own guard: `one`, started first, answers for itself.
-      await raceLogout(two, one, 'two.uli', '/auth/logout');
-      await registerAndLogin(one.http, 'two.val');
-      await raceLogout(two, one, 'two.val', '/auth/logout-all');
-    });
+    twoInstances(
+      'a refresh on one instance racing logout or logout-all on the other never yields a token that survives',
+      async () => {
+        const [one, two] = await samples.start();
+        await registerAndLogin(one.http, 'two.uli');
+        // Each instance has its own guard: `one`, started first, answers for itself.
+        await raceLogout(two, one, 'two.uli', '/auth/logout');
+        await registerAndLogin(one.http, 'two.val');
+        await raceLogout(two, one, 'two.val', '/auth/logout-all');
+      },
+    );
   });
 });

@@ -13,7 +13,9 @@ import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
  * the checks: all 200 with the same pair, one live chain, no second chain.
  */
 async function parallelRefresh(instances: RunningSample[], user: LoggedIn, n: number): Promise<Pair> {
-  const results: Response[] = await Promise.all(Array.from({ length: n }, (_, i) => refresh(instances[i % instances.length], user.refreshToken)));
+  const results: Response[] = await Promise.all(
+    Array.from({ length: n }, (_, i) => refresh(instances[i % instances.length], user.refreshToken)),
+  );
   expect(results.map((r) => r.status)).toEqual(Array(n).fill(200));
   expect(new Set(results.map((r) => r.body.refreshToken)).size).toBe(1);
   expect(new Set(results.map((r) => jtiOf(r.body.accessToken))).size).toBe(1);
@@ -48,13 +50,16 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       await samples.close();
     });
 
-    twoInstances('parallel refreshes with one token split over both instances: all get the same pair, exactly one live chain', async () => {
-      const [one, two] = await samples.start();
-      for (let round = 0; round < 3; round++) {
-        const user = round === 0 ? await registerAndLogin(one.http, 'two.tom') : await login(one.http, 'two.tom');
-        const pair = await parallelRefresh([one, two], user, 16);
-        await refresh(two, pair.refreshToken).expect(200);
-      }
-    });
+    twoInstances(
+      'parallel refreshes with one token split over both instances: all get the same pair, exactly one live chain',
+      async () => {
+        const [one, two] = await samples.start();
+        for (let round = 0; round < 3; round++) {
+          const user = round === 0 ? await registerAndLogin(one.http, 'two.tom') : await login(one.http, 'two.tom');
+          const pair = await parallelRefresh([one, two], user, 16);
+          await refresh(two, pair.refreshToken).expect(200);
+        }
+      },
+    );
   });
 });

@@ -5,7 +5,15 @@ import { eachDatabase } from '../support/databases.js';
 import { bearer, CHALLENGE } from '../support/http.js';
 import { testLogs } from '../support/logs.js';
 import { login, registerAndLogin, startSample } from '../support/sample-app.js';
-import { expectDeadInSample, INTROSPECTION_CLIENT, jtiOf, refresh, REUSE_ALARM, sidOf, type Pair } from '../support/sample-tokens.js';
+import {
+  expectDeadInSample,
+  INTROSPECTION_CLIENT,
+  jtiOf,
+  refresh,
+  REUSE_ALARM,
+  sidOf,
+  type Pair,
+} from '../support/sample-tokens.js';
 import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
 
@@ -21,7 +29,12 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       const amy = await registerAndLogin(sample.http, 'rt.amy');
       const before = (await sample.http.get('/me').set(amy.auth).expect(200)).body;
       const res = await refresh(sample, amy.refreshToken).expect(200);
-      expect(res.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
       expect(res.body.refreshToken).not.toBe(amy.refreshToken);
       const after = (await sample.http.get('/me').set(bearer(res.body.accessToken)).expect(200)).body;
       expect(after.sessionId).toBe(before.sessionId);
@@ -29,7 +42,12 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
 
       const r0 = await refreshRowOf(sample.app, amy.refreshToken);
       const r1 = await refreshRowOf(sample.app, res.body.refreshToken);
-      expect(r0).toMatchObject({ sessionId: before.sessionId, parentJti: null, spentAt: expect.any(Number), revokedAt: null });
+      expect(r0).toMatchObject({
+        sessionId: before.sessionId,
+        parentJti: null,
+        spentAt: expect.any(Number),
+        revokedAt: null,
+      });
       expect(r1).toMatchObject({ sessionId: before.sessionId, parentJti: r0.jti, spentAt: null, revokedAt: null });
       const rows = await rowsOf(sample.app, before.sessionId);
       expect(rows.find((r) => r.jti === after.jti)).toMatchObject({ tokenType: 'access', parentJti: r0.jti });
@@ -71,12 +89,17 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
         await expectDeadInSample(sample, cat);
         const rows = await rowsOf(sample.app, sid);
         expect(rows).toHaveLength(6);
-        for (const row of rows) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
+        for (const row of rows)
+          expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
         expect(events).toContainEqual({ type: 'reuse_detected', subject: r0.subject, sessionId: sid, jti: r0.jti });
         expect(events).toContainEqual({ type: 'revoked', scope: 'session', sessionId: sid, reason: 'refresh_reuse' });
         // The sample's alarm tells someone, once.
         expect(testLogs.take(REUSE_ALARM)).toEqual([
-          { level: 'warn', context: 'Security', message: `refresh token reuse in session ${sid} of user ${r0.subject}: session revoked` },
+          {
+            level: 'warn',
+            context: 'Security',
+            message: `refresh token reuse in session ${sid} of user ${r0.subject}: session revoked`,
+          },
         ]);
         // The other session of the user lives on.
         await sample.http.get('/me').set(elsewhere.auth).expect(200);

@@ -22,25 +22,49 @@ eachDatabase('sample app HTTP contract', (database) => {
 
   describe('register and login', () => {
     it('registers, refuses a taken name with 409 and a bad body with 400', async () => {
-      const res = await sample.http.post('/auth/register').send({ username: 'reg.user', password: 'long enough pw' }).expect(201);
+      const res = await sample.http
+        .post('/auth/register')
+        .send({ username: 'reg.user', password: 'long enough pw' })
+        .expect(201);
       expect(res.body).toEqual({ id: expect.any(String), username: 'reg.user' });
-      const taken = await sample.http.post('/auth/register').send({ username: 'reg.user', password: 'long enough pw' }).expect(409);
+      const taken = await sample.http
+        .post('/auth/register')
+        .send({ username: 'reg.user', password: 'long enough pw' })
+        .expect(409);
       expect(taken.body).toMatchObject({ statusCode: 409, message: expect.any(String) });
-      for (const body of [{}, { username: 'x', password: 'long enough pw' }, { username: 'ok_name', password: 'short' }, { username: 5, password: 'long enough pw' }, []]) {
+      for (const body of [
+        {},
+        { username: 'x', password: 'long enough pw' },
+        { username: 'ok_name', password: 'short' },
+        { username: 5, password: 'long enough pw' },
+        [],
+      ]) {
         const bad = await sample.http.post('/auth/register').send(body).expect(400);
         expect(bad.body).toMatchObject({ statusCode: 400, message: expect.any(String) });
       }
     });
 
     it('answers malformed JSON with a 400 JSON body', async () => {
-      const res = await sample.http.post('/auth/login').set('Content-Type', 'application/json').send('{"username":').expect(400);
+      const res = await sample.http
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send('{"username":')
+        .expect(400);
       expect(res.body).toMatchObject({ statusCode: 400 });
     });
 
     it('logs in with the right password and refuses a wrong one or an unknown user with 401', async () => {
       await sample.http.post('/auth/register').send({ username: 'login.user', password: 'right password' }).expect(201);
-      const ok = await sample.http.post('/auth/login').send({ username: 'login.user', password: 'right password' }).expect(200);
-      expect(ok.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      const ok = await sample.http
+        .post('/auth/login')
+        .send({ username: 'login.user', password: 'right password' })
+        .expect(200);
+      expect(ok.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
       await sample.http.post('/auth/login').send({ username: 'login.user', password: 'wrong password' }).expect(401);
       await sample.http.post('/auth/login').send({ username: 'nobody.here', password: 'right password' }).expect(401);
     });
@@ -50,7 +74,12 @@ eachDatabase('sample app HTTP contract', (database) => {
     it('returns the caller with session and jti, and 401 without a token', async () => {
       const alice = await registerAndLogin(sample.http, 'me.alice');
       const res = await sample.http.get('/me').set(alice.auth).expect(200);
-      expect(res.body).toEqual({ id: expect.any(String), username: 'me.alice', sessionId: expect.any(String), jti: expect.any(String) });
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        username: 'me.alice',
+        sessionId: expect.any(String),
+        jti: expect.any(String),
+      });
       const none = await sample.http.get('/me').expect(401);
       expect(none.headers['www-authenticate']).toBe(CHALLENGE);
       expect(none.body).toEqual(MISSING);
@@ -86,7 +115,12 @@ eachDatabase('sample app HTTP contract', (database) => {
     it('rotates: the new pair works; a token two generations old is reuse and kills the session', async () => {
       const dave = await registerAndLogin(sample.http, 'refresh.dave');
       const res = await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(200);
-      expect(res.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
       await sample.http.get('/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
       const third = await sample.http.post('/auth/refresh').send({ refreshToken: res.body.refreshToken }).expect(200);
       await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(401);
@@ -103,15 +137,27 @@ eachDatabase('sample app HTTP contract', (database) => {
     it('kills every other session, keeps the current one, and the new password works', async () => {
       const here = await registerAndLogin(sample.http, 'pw.erin', 'old password 1');
       const there = await login(sample.http, 'pw.erin', 'old password 1');
-      await sample.http.post('/auth/change-password').set(here.auth).send({ currentPassword: 'wrong one', newPassword: 'new password 2' }).expect(403);
+      await sample.http
+        .post('/auth/change-password')
+        .set(here.auth)
+        .send({ currentPassword: 'wrong one', newPassword: 'new password 2' })
+        .expect(403);
       await sample.http.get('/me').set(there.auth).expect(200);
-      await sample.http.post('/auth/change-password').set(here.auth).send({ currentPassword: 'old password 1', newPassword: 'new password 2' }).expect(204);
+      await sample.http
+        .post('/auth/change-password')
+        .set(here.auth)
+        .send({ currentPassword: 'old password 1', newPassword: 'new password 2' })
+        .expect(204);
       await sample.http.get('/me').set(there.auth).expect(401);
       await sample.http.post('/auth/refresh').send({ refreshToken: there.refreshToken }).expect(401);
       await sample.http.get('/me').set(here.auth).expect(200);
       await sample.http.post('/auth/login').send({ username: 'pw.erin', password: 'old password 1' }).expect(401);
       await login(sample.http, 'pw.erin', 'new password 2');
-      await sample.http.post('/auth/change-password').set(here.auth).send({ currentPassword: 'new password 2' }).expect(400);
+      await sample.http
+        .post('/auth/change-password')
+        .set(here.auth)
+        .send({ currentPassword: 'new password 2' })
+        .expect(400);
     });
   });
 
@@ -123,7 +169,14 @@ eachDatabase('sample app HTTP contract', (database) => {
       expect(list.body.next).toBeNull();
       expect(list.body.sessions).toHaveLength(2);
       for (const s of list.body.sessions) {
-        expect(s).toEqual({ id: expect.any(String), createdAt: expect.any(String), lastSeenAt: expect.any(String), userAgent: expect.any(String), ip: expect.any(String), current: expect.any(Boolean) });
+        expect(s).toEqual({
+          id: expect.any(String),
+          createdAt: expect.any(String),
+          lastSeenAt: expect.any(String),
+          userAgent: expect.any(String),
+          ip: expect.any(String),
+          current: expect.any(Boolean),
+        });
       }
       expect(list.body.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
       const other = list.body.sessions.find((s: { current: boolean }) => !s.current);
@@ -150,7 +203,10 @@ eachDatabase('sample app HTTP contract', (database) => {
       await sample.http.get('/me').set(a.auth).expect(401);
       await sample.http.get('/me').set(b.auth).expect(401);
       await sample.http.post('/auth/refresh').send({ refreshToken: b.refreshToken }).expect(401);
-      await sample.http.post('/auth/login').send({ username: 'del.heidi', password: 'correct horse battery' }).expect(401);
+      await sample.http
+        .post('/auth/login')
+        .send({ username: 'del.heidi', password: 'correct horse battery' })
+        .expect(401);
     });
   });
 

@@ -58,7 +58,8 @@ async function login(instance: SampleProcess, user: { username: string; password
   return res.body.accessToken as string;
 }
 
-const status = async (instance: SampleProcess, token: string) => (await call(instance.url, 'GET', '/me', undefined, token)).status;
+const status = async (instance: SampleProcess, token: string) =>
+  (await call(instance.url, 'GET', '/me', undefined, token)).status;
 
 function proxied(url: string, proxy: TcpProxy): string {
   const u = new URL(url);
@@ -74,7 +75,9 @@ function requireEnv(names: Array<keyof typeof env>, title: string, suite: () => 
   } else if (process.env.CI) {
     describe(title, () => it(`needs ${missing.join(', ')} URLs: CI must run it`, () => expect(missing).toEqual([])));
   } else {
-    console.warn(`\n*** SKIPPED: "${title}": set ${missing.map((m) => `TEST_${m === 'mariadb' ? 'MYSQL' : m.toUpperCase()}_URL`).join(', ')} to run it. ***\n`);
+    console.warn(
+      `\n*** SKIPPED: "${title}": set ${missing.map((m) => `TEST_${m === 'mariadb' ? 'MYSQL' : m.toUpperCase()}_URL`).join(', ')} to run it. ***\n`,
+    );
     describe.skip(`${title} (SKIPPED: no ${missing.join(', ')})`, suite);
   }
 }
@@ -102,7 +105,9 @@ requireEnv(['postgres', 'redis'], 'two instances on PostgreSQL with Redis', () =
   });
 
   it('propagates by Redis: a logout on A is enforced on B within the bound', async () => {
-    expect((await call(b.url, 'GET', '/health')).body).toMatchObject({ details: { revocation: { status: 'up', mode: 'redis' } } });
+    expect((await call(b.url, 'GET', '/health')).body).toMatchObject({
+      details: { revocation: { status: 'up', mode: 'redis' } },
+    });
     const user = await newUser(a);
     const token = await login(a, user);
     expect(await status(b, token)).toBe(200);
@@ -145,13 +150,18 @@ requireEnv(['postgres', 'redis'], 'two instances on PostgreSQL with Redis', () =
       const stale = await call(b.url, 'GET', '/me', undefined, token);
       expect(stale.status).toBe(503);
       expect(stale.headers.get('retry-after')).toBe('5');
-      expect(stale.body).toEqual({ statusCode: 503, message: 'Revocation state unavailable, retry shortly', error: 'Service Unavailable' });
+      expect(stale.body).toEqual({
+        statusCode: 503,
+        message: 'Revocation state unavailable, retry shortly',
+        error: 'Service Unavailable',
+      });
       expect((await call(b.url, 'GET', '/health')).status).toBe(503);
     } finally {
       pg.restore();
     }
     // Both instances confirm their state again within a catch-up or two.
-    for (const instance of [a, b]) await within(15_000, async () => (await call(instance.url, 'GET', '/health')).status === 200);
+    for (const instance of [a, b])
+      await within(15_000, async () => (await call(instance.url, 'GET', '/health')).status === 200);
     expect(await status(b, token)).toBe(200);
     const after = await call(a.url, 'POST', '/auth/logout', undefined, token);
     if (after.status !== 204) console.log(a.output().slice(-1500));
@@ -163,7 +173,11 @@ requireEnv(['postgres', 'redis'], 'two instances on PostgreSQL with Redis', () =
     const user = await newUser(a);
     const token = await login(a, user);
     expect((await call(a.url, 'POST', '/auth/logout-all', undefined, token)).status).toBe(204);
-    const c = await startSampleProcess({ ...timing, DATABASE_URL: proxied(env.postgres!, pg), REDIS_URL: proxied(env.redis!, redis) });
+    const c = await startSampleProcess({
+      ...timing,
+      DATABASE_URL: proxied(env.postgres!, pg),
+      REDIS_URL: proxied(env.redis!, redis),
+    });
     try {
       expect(await status(c, token)).toBe(401);
     } finally {

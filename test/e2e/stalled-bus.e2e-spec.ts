@@ -27,13 +27,22 @@ const BACK_MS = (5 + STORE_TIMEOUT + 1) * 1000;
 const timing = { syncInterval: SYNC_INTERVAL, maxStaleness: MAX_STALENESS, storeTimeout: STORE_TIMEOUT };
 
 // What a silent bus connection makes the module log: provoked here on purpose.
-testLogs.expect(/^revocation catch-up failed \(/, /^LISTEN connection lost: /, /^LISTEN failed, retrying: /, /^redis: /, /^redis subscribe: /);
+testLogs.expect(
+  /^revocation catch-up failed \(/,
+  /^LISTEN connection lost: /,
+  /^LISTEN failed, retrying: /,
+  /^redis: /,
+  /^redis subscribe: /,
+);
 
 const env = { postgres: process.env.TEST_POSTGRES_URL, redis: process.env.TEST_REDIS_URL };
 
 function suite(title: string, needs: keyof typeof env, body: () => void): void {
   if (env[needs]) describe(title, body);
-  else if (process.env.CI) describe(title, () => it(`needs TEST_${needs.toUpperCase()}_URL: CI must run it`, () => expect(env[needs]).toBeDefined()));
+  else if (process.env.CI)
+    describe(title, () =>
+      it(`needs TEST_${needs.toUpperCase()}_URL: CI must run it`, () => expect(env[needs]).toBeDefined()),
+    );
   else console.warn(`\n*** SKIPPED: "${title}": set TEST_${needs.toUpperCase()}_URL to run it. ***\n`);
 }
 
@@ -61,15 +70,28 @@ suite('stalled LISTEN connection [postgres]', 'postgres', () => {
 
       proxy.stall();
       try {
-        await within(NOTICED_MS, () => sync.status().busConnected, (connected) => !connected);
+        await within(
+          NOTICED_MS,
+          () => sync.status().busConnected,
+          (connected) => !connected,
+        );
         await sleep(2000); // a reconnection or two fails against the stall
       } finally {
         proxy.restore();
       }
-      await within(BACK_MS, () => sync.status().busConnected, (connected) => connected);
+      await within(
+        BACK_MS,
+        () => sync.status().busConnected,
+        (connected) => connected,
+      );
       // Revoked on the other instance: NOTIFY brings it here on the new LISTEN connection.
       expect(await direct.tokens.revoke(accessToken)).toBe(true);
-      await within(SYNC_INTERVAL * 1000 + 1000, () => getMe(app, accessToken), (r) => r.status === 401, (r) => `${r.status}`);
+      await within(
+        SYNC_INTERVAL * 1000 + 1000,
+        () => getMe(app, accessToken),
+        (r) => r.status === 401,
+        (r) => `${r.status}`,
+      );
     } finally {
       proxy.restore();
       await closeWithin(app);
@@ -95,23 +117,46 @@ suite('stalled Redis subscriber', 'redis', () => {
     const app = await guardedApp(tempSqliteDatabase('jwt-revocation-stalled-'), { ...timing, redis: proxied });
     try {
       const sync = app.app.get(RevocationSync);
-      await within(BACK_MS, () => sync.status().busConnected, (connected) => connected);
+      await within(
+        BACK_MS,
+        () => sync.status().busConnected,
+        (connected) => connected,
+      );
       const { accessToken } = await app.app.get(TokenLogService).issue('redis-user');
       expect((await getMe(app, accessToken)).status).toBe(200);
 
       proxy.stall();
       try {
-        await within(NOTICED_MS, () => sync.status().busConnected, (connected) => !connected);
+        await within(
+          NOTICED_MS,
+          () => sync.status().busConnected,
+          (connected) => !connected,
+        );
         await sleep(2000);
       } finally {
         proxy.restore();
       }
-      await within(BACK_MS, () => sync.status().busConnected, (connected) => connected);
+      await within(
+        BACK_MS,
+        () => sync.status().busConnected,
+        (connected) => connected,
+      );
       // A revocation published by another instance reaches this one through the new subscriber connection.
       const claims = claimsOf(accessToken);
-      const event = { seq: sync.status().lastSeq + 1, kind: 'token', key: claims.jti, value: claims.exp * 1000, at: Date.now() };
+      const event = {
+        seq: sync.status().lastSeq + 1,
+        kind: 'token',
+        key: claims.jti,
+        value: claims.exp * 1000,
+        at: Date.now(),
+      };
       await publisher.publish('jwt_revocation_event', JSON.stringify(event));
-      await within(1000, () => getMe(app, accessToken), (r) => r.status === 401, (r) => `${r.status}`);
+      await within(
+        1000,
+        () => getMe(app, accessToken),
+        (r) => r.status === 401,
+        (r) => `${r.status}`,
+      );
     } finally {
       proxy.restore();
       await closeWithin(app);

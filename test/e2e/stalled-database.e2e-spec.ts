@@ -42,14 +42,19 @@ testLogs.expect(
 /** The database behind the proxy, TypeORM logging into the test log. */
 const throughProxy = (url: string) => ({ ...databaseOptions(url), logger: typeOrmLogs });
 
-const env = { postgres: process.env.TEST_POSTGRES_URL, mariadb: process.env.TEST_MYSQL_URL?.replace(/^mysql:/, 'mariadb:') };
+const env = {
+  postgres: process.env.TEST_POSTGRES_URL,
+  mariadb: process.env.TEST_MYSQL_URL?.replace(/^mysql:/, 'mariadb:'),
+};
 const show = (reply: Reply) => `${reply.status}`;
 
 for (const name of ['postgres', 'mariadb'] as const) {
   const url = env[name];
   if (!url) {
     const variable = name === 'postgres' ? 'TEST_POSTGRES_URL' : 'TEST_MYSQL_URL';
-    if (process.env.CI) describe(`stalled database [${name}]`, () => it(`needs ${variable}: CI must run it`, () => expect(url).toBeDefined()));
+    if (process.env.CI)
+      describe(`stalled database [${name}]`, () =>
+        it(`needs ${variable}: CI must run it`, () => expect(url).toBeDefined()));
     else console.warn(`\n*** SKIPPED: "stalled database" on ${name}: set ${variable} to run it. ***\n`);
     continue;
   }
@@ -84,7 +89,12 @@ for (const name of ['postgres', 'mariadb'] as const) {
         proxy.stall();
         const stalledAt = Date.now();
         try {
-          await within((MAX_STALENESS + SYNC_INTERVAL + STORE_TIMEOUT + 1) * 1000, () => getMe(app, accessToken), (r) => r.status === 503, show);
+          await within(
+            (MAX_STALENESS + SYNC_INTERVAL + STORE_TIMEOUT + 1) * 1000,
+            () => getMe(app, accessToken),
+            (r) => r.status === 503,
+            show,
+          );
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
           await sleep(STALL_MS - (Date.now() - stalledAt));
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
@@ -94,7 +104,12 @@ for (const name of ['postgres', 'mariadb'] as const) {
           proxy.restore();
         }
         // Within the bound: a catch-up that still waited on the stall gives up, the next one finds a working connection.
-        const took = await within(RECOVERY_BOUND_MS + 5000, () => getMe(app, accessToken), (r) => r.status === 200, show);
+        const took = await within(
+          RECOVERY_BOUND_MS + 5000,
+          () => getMe(app, accessToken),
+          (r) => r.status === 200,
+          show,
+        );
         expect(took).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
         expect(app.app.get(RevocationSync).status().fresh).toBe(true);
       } finally {
@@ -105,7 +120,12 @@ for (const name of ['postgres', 'mariadb'] as const) {
 
     it('an allowlist look-up against a hanging database is a 503 within storeTimeout, and none lands on a hung connection afterwards', async () => {
       // maxStaleness long enough that the state stays trusted: a 503 can only come from the look-up.
-      const app = await guardedApp(throughProxy(proxied), { mode: 'allowlist', syncInterval: 5, maxStaleness: 60, storeTimeout: STORE_TIMEOUT });
+      const app = await guardedApp(throughProxy(proxied), {
+        mode: 'allowlist',
+        syncInterval: 5,
+        maxStaleness: 60,
+        storeTimeout: STORE_TIMEOUT,
+      });
       try {
         const seen = (await direct.tokens.issue('allowlist-user')).accessToken;
         expect((await getMe(app, seen)).status).toBe(200);
@@ -121,13 +141,19 @@ for (const name of ['postgres', 'mariadb'] as const) {
         } finally {
           proxy.restore();
         }
-        await within(RECOVERY_BOUND_MS, () => getMe(app, unseen), (r) => r.status === 200, show);
+        await within(
+          RECOVERY_BOUND_MS,
+          () => getMe(app, unseen),
+          (r) => r.status === 200,
+          show,
+        );
         // Each look-up from here on reaches the database. None may land on a connection that hung in the
         // stall: not while the driver still waits on it, nor once the driver gave up and the pool has it back.
         const failures: string[] = [];
         for (const until = Date.now() + DRIVER_TIMEOUT_MS + 3000; Date.now() < until; await sleep(250)) {
           const reply = await getMe(app, (await direct.tokens.issue('allowlist-user')).accessToken);
-          if (reply.status !== 200) failures.push(`${reply.status} ${String(reply.body.message ?? '')} after ${reply.ms} ms`);
+          if (reply.status !== 200)
+            failures.push(`${reply.status} ${String(reply.body.message ?? '')} after ${reply.ms} ms`);
         }
         expect(failures).toEqual([]);
       } finally {

@@ -11,18 +11,23 @@ import { bootModule, entities } from '../support/module-app.js';
 
 const HOUR = 3_600_000;
 
-const boot = (database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}) => bootModule(database, options);
+const boot = (database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}) =>
+  bootModule(database, options);
 
 /** Moves rows into the past, as time would: archiving only cares about expires_at. */
 async function expire(source: DataSource, jtis: string[], ago = HOUR): Promise<void> {
-  await source.getRepository(entities.tokenLog).update({ jti: In(jtis) }, { expiresAt: Date.now() - ago, issuedAt: Date.now() - ago - 1000 });
+  await source
+    .getRepository(entities.tokenLog)
+    .update({ jti: In(jtis) }, { expiresAt: Date.now() - ago, issuedAt: Date.now() - ago - 1000 });
 }
 
 async function counts(source: DataSource) {
   const log = await source.getRepository(entities.tokenLog).count();
   const archive = await source.getRepository(entities.tokenArchive).count();
   const logJtis = (await source.getRepository(entities.tokenLog).find({ select: { jti: true } })).map((r) => r.jti);
-  const both = logJtis.length ? await source.getRepository(entities.tokenArchive).count({ where: { jti: In(logJtis.slice(0, 30_000)) } }) : 0;
+  const both = logJtis.length
+    ? await source.getRepository(entities.tokenArchive).count({ where: { jti: In(logJtis.slice(0, 30_000)) } })
+    : 0;
   return { log, archive, both };
 }
 
@@ -45,9 +50,14 @@ eachDatabase('token archive', (database) => {
     const issued = [];
     for (let i = 0; i < 7; i++) issued.push(await tokens.issue(`archive-user-${i}`));
     const live = await tokens.issue('archive-live');
-    const rows = await source.getRepository(entities.tokenLog).find({ where: { sessionId: In(issued.map((t) => t.sessionId)) } });
+    const rows = await source
+      .getRepository(entities.tokenLog)
+      .find({ where: { sessionId: In(issued.map((t) => t.sessionId)) } });
     expect(rows).toHaveLength(14);
-    await expire(source, rows.map((r) => r.jti));
+    await expire(
+      source,
+      rows.map((r) => r.jti),
+    );
 
     const result = await tokens.archiveExpired({ batchSize: 3 });
     expect(result).toMatchObject({ ran: true, archived: 14 });
@@ -67,7 +77,11 @@ eachDatabase('token archive', (database) => {
   it('keeps a spent refresh token while its session lives (reuse detection needs it), then moves it', async () => {
     const first = await tokens.issue('archive-refresher');
     await tokens.refresh(first.refreshToken);
-    const spentRow = (await source.getRepository(entities.tokenLog).find({ where: { sessionId: first.sessionId, tokenType: 'refresh' } })).find((r) => r.spentAt !== null)!;
+    const spentRow = (
+      await source
+        .getRepository(entities.tokenLog)
+        .find({ where: { sessionId: first.sessionId, tokenType: 'refresh' } })
+    ).find((r) => r.spentAt !== null)!;
     expect(spentRow).toBeDefined();
     await expire(source, [spentRow.jti, first.jti]);
     await tokens.archiveExpired();
@@ -89,12 +103,23 @@ eachDatabase('token archive', (database) => {
     const old = await tokens.issue('archive-history');
     const current = await tokens.issue('archive-history');
     const oldRows = await source.getRepository(entities.tokenLog).find({ where: { sessionId: old.sessionId } });
-    await expire(source, oldRows.map((r) => r.jti), 2 * HOUR);
+    await expire(
+      source,
+      oldRows.map((r) => r.jti),
+      2 * HOUR,
+    );
     await tokens.archiveExpired();
     expect(await tokens.findToken(old.jti)).toBeNull();
 
     const all = await tokens.history({ subject: 'archive-history' });
-    expect(all.map((r) => r.jti).sort()).toEqual([...oldRows.map((r) => r.jti), ...(await source.getRepository(entities.tokenLog).find({ where: { sessionId: current.sessionId } })).map((r) => r.jti)].sort());
+    expect(all.map((r) => r.jti).sort()).toEqual(
+      [
+        ...oldRows.map((r) => r.jti),
+        ...(await source.getRepository(entities.tokenLog).find({ where: { sessionId: current.sessionId } })).map(
+          (r) => r.jti,
+        ),
+      ].sort(),
+    );
     expect(all.find((r) => r.jti === old.jti)?.archivedAt).toEqual(expect.any(Number));
     expect(all.find((r) => r.jti === current.jti)?.archivedAt).toBeNull();
 
@@ -127,12 +152,22 @@ eachDatabase('token archive', (database) => {
     try {
       const t = await retained.tokens.issue('archive-retention');
       const rows = await retained.source.getRepository(entities.tokenLog).find({ where: { sessionId: t.sessionId } });
-      await expire(retained.source, rows.map((r) => r.jti), 3 * HOUR);
+      await expire(
+        retained.source,
+        rows.map((r) => r.jti),
+        3 * HOUR,
+      );
       const result = await retained.tokens.archiveExpired();
       expect(result.archived).toBeGreaterThanOrEqual(2);
       expect(result.purgedArchive).toBeGreaterThanOrEqual(2);
-      expect(await retained.source.getRepository(entities.tokenArchive).count({ where: { sessionId: t.sessionId } })).toBe(0);
-      expect(await retained.source.getRepository(entities.tokenArchive).count({ where: { expiresAt: LessThan(Date.now() - 3600_000) } })).toBe(0);
+      expect(
+        await retained.source.getRepository(entities.tokenArchive).count({ where: { sessionId: t.sessionId } }),
+      ).toBe(0);
+      expect(
+        await retained.source
+          .getRepository(entities.tokenArchive)
+          .count({ where: { expiresAt: LessThan(Date.now() - 3600_000) } }),
+      ).toBe(0);
     } finally {
       await retained.app.close();
     }
@@ -173,12 +208,16 @@ eachDatabase('token archive', (database) => {
     it('a sweeper killed with SIGKILL mid-sweep leaves every row in exactly one table, and a rerun finishes', async () => {
       const before = await counts(source);
       const cli = new URL('../../dist/archive/archive.cli.js', import.meta.url).pathname;
-      const child: ChildProcess = spawn(process.execPath, [cli, '--batch-size', '100'], { env: { ...process.env, DATABASE_URL: url }, stdio: 'ignore' });
+      const child: ChildProcess = spawn(process.execPath, [cli, '--batch-size', '100'], {
+        env: { ...process.env, DATABASE_URL: url },
+        stdio: 'ignore',
+      });
       const archive = source.getRepository(entities.tokenArchive);
       const start = await archive.count();
       try {
         // Kill it once it has moved some rows, well before it could finish.
-        for (let i = 0; i < 600 && (await archive.count()) < start + 2_000; i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 600 && (await archive.count()) < start + 2_000; i++)
+          await new Promise((r) => setTimeout(r, 50));
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
       } finally {
@@ -191,13 +230,18 @@ eachDatabase('token archive', (database) => {
       expect(middle.log + middle.archive).toBe(before.log + before.archive);
       expect(middle.both).toBe(0);
 
-      const rerun = spawnSync(process.execPath, [cli, '--batch-size', '2000'], { env: { ...process.env, DATABASE_URL: url }, encoding: 'utf8' });
+      const rerun = spawnSync(process.execPath, [cli, '--batch-size', '2000'], {
+        env: { ...process.env, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
       expect(rerun.status).toBe(0);
       expect(rerun.stdout).toMatch(/archive: done in/);
       const after = await counts(source);
       expect(after.log + after.archive).toBe(before.log + before.archive);
       expect(after.both).toBe(0);
-      expect(await source.getRepository(entities.tokenLog).count({ where: { expiresAt: LessThan(Date.now() - 120_000) } })).toBe(0);
+      expect(
+        await source.getRepository(entities.tokenLog).count({ where: { expiresAt: LessThan(Date.now() - 120_000) } }),
+      ).toBe(0);
     }, 120_000);
   });
 });

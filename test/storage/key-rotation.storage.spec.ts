@@ -135,21 +135,26 @@ eachDatabase('refresh tokens (service level)', (database) => {
       }
     });
 
-    twoInstances('two instances with different current keys (a rolling key rotation) keep one live chain for parallel refreshes', async () => {
-      const a = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] } });
-      const b = await bootProbeApp(db.reopen(), { signing: { keys: [NEW, OLD] } });
-      try {
-        const first = await tokensOf(a).issue('kid.yuri');
-        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => tokensOf(i % 2 ? a : b).refresh(first.refreshToken)));
-        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-        const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
-        expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
-        expect((await tokensOf(a).findSession(first.sessionId))?.revokedAt).toBeNull();
-        expect(await liveRefreshRows(a, first.sessionId)).toHaveLength(1);
-      } finally {
-        await b.close();
-        await a.close();
-      }
-    });
+    twoInstances(
+      'two instances with different current keys (a rolling key rotation) keep one live chain for parallel refreshes',
+      async () => {
+        const a = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] } });
+        const b = await bootProbeApp(db.reopen(), { signing: { keys: [NEW, OLD] } });
+        try {
+          const first = await tokensOf(a).issue('kid.yuri');
+          const results = await Promise.allSettled(
+            Array.from({ length: 6 }, (_, i) => tokensOf(i % 2 ? a : b).refresh(first.refreshToken)),
+          );
+          expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+          const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+          expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+          expect((await tokensOf(a).findSession(first.sessionId))?.revokedAt).toBeNull();
+          expect(await liveRefreshRows(a, first.sessionId)).toHaveLength(1);
+        } finally {
+          await b.close();
+          await a.close();
+        }
+      },
+    );
   });
 });

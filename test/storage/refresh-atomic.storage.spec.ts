@@ -23,7 +23,9 @@ eachDatabase('refresh tokens (service level)', (database) => {
       const tokens = tokensOf(app);
       const first = await tokens.issue('atomic.hank');
       const results = await Promise.allSettled(Array.from({ length: 12 }, () => tokens.refresh(first.refreshToken)));
-      const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      const failures = results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => String((r as PromiseRejectedResult).reason));
       expect(failures).toEqual([]);
       const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
       expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
@@ -40,21 +42,28 @@ eachDatabase('refresh tokens (service level)', (database) => {
       expect(await tokens.refresh(pairs[0].refreshToken)).toMatchObject({ sessionId: first.sessionId });
     });
 
-    twoInstances('N parallel refreshes split over two instances on one database leave exactly one live chain', async () => {
-      twin = await bootProbeApp(db.reopen());
-      for (let round = 0; round < 3; round++) {
-        const first = await tokensOf(app).issue(`atomic.twin${round}`);
-        const calls = Array.from({ length: 10 }, (_, i) => tokensOf(i % 2 === 0 ? app : twin!).refresh(first.refreshToken));
-        const results = await Promise.allSettled(calls);
-        const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
-        expect(failures).toEqual([]);
-        const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
-        expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
-        expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
-        expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
-        expect((await rowsOf(app, first.sessionId)).filter((r) => r.tokenType === 'access')).toHaveLength(2);
-        expect(await probe(twin!, pairs[0].accessToken)).toBe(200);
-      }
-    });
+    twoInstances(
+      'N parallel refreshes split over two instances on one database leave exactly one live chain',
+      async () => {
+        twin = await bootProbeApp(db.reopen());
+        for (let round = 0; round < 3; round++) {
+          const first = await tokensOf(app).issue(`atomic.twin${round}`);
+          const calls = Array.from({ length: 10 }, (_, i) =>
+            tokensOf(i % 2 === 0 ? app : twin!).refresh(first.refreshToken),
+          );
+          const results = await Promise.allSettled(calls);
+          const failures = results
+            .filter((r) => r.status === 'rejected')
+            .map((r) => String((r as PromiseRejectedResult).reason));
+          expect(failures).toEqual([]);
+          const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+          expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+          expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+          expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
+          expect((await rowsOf(app, first.sessionId)).filter((r) => r.tokenType === 'access')).toHaveLength(2);
+          expect(await probe(twin!, pairs[0].accessToken)).toBe(200);
+        }
+      },
+    );
   });
 });

@@ -40,7 +40,10 @@ eachDatabase('refresh tokens (service level)', (database) => {
     it('refreshReuseGrace 0: two parallel refreshes with one token are reuse, not a replayed pair', async () => {
       const tokens = tokensOf(none);
       const first = await tokens.issue('strict.gina');
-      const results = await Promise.allSettled([tokens.refresh(first.refreshToken), tokens.refresh(first.refreshToken)]);
+      const results = await Promise.allSettled([
+        tokens.refresh(first.refreshToken),
+        tokens.refresh(first.refreshToken),
+      ]);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(InvalidTokenException);
       // With the window disabled, at most one caller gets a pair, and the duplicate kills the session.
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);

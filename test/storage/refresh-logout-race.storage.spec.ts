@@ -55,14 +55,20 @@ eachDatabase('refresh tokens (service level)', (database) => {
       expect(await probe(app, again.accessToken)).toBe(200);
     });
 
-    twoInstances('across two instances: a refresh on one racing a logout or logout-all on the other leaves nothing alive', async () => {
-      twin = await bootProbeApp(db.reopen());
-      // Each app has its own guard: the revoking one, booted first, answers for itself.
-      await race(twin, app, 'race.kim', (tokens, pair) => tokens.revokeSession(pair.sessionId, 'logout'));
-      await race(twin, app, 'race.leo', (tokens) => tokens.revokeAllForSubject('race.leo'));
-      // The refreshing instance cannot refresh anything of those sessions either.
-      const rows = await app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog).find({ where: { subject: 'race.kim' } });
-      expect(rows.filter((r) => r.revokedAt === null)).toEqual([]);
-    });
+    twoInstances(
+      'across two instances: a refresh on one racing a logout or logout-all on the other leaves nothing alive',
+      async () => {
+        twin = await bootProbeApp(db.reopen());
+        // Each app has its own guard: the revoking one, booted first, answers for itself.
+        await race(twin, app, 'race.kim', (tokens, pair) => tokens.revokeSession(pair.sessionId, 'logout'));
+        await race(twin, app, 'race.leo', (tokens) => tokens.revokeAllForSubject('race.leo'));
+        // The refreshing instance cannot refresh anything of those sessions either.
+        const rows = await app
+          .get(DataSource)
+          .getRepository(jwtRevocationEntitySet().tokenLog)
+          .find({ where: { subject: 'race.kim' } });
+        expect(rows.filter((r) => r.revokedAt === null)).toEqual([]);
+      },
+    );
   });
 });

@@ -22,19 +22,33 @@ eachDatabase('refresh tokens (service level)', (database) => {
     it('refresh gives a new pair in the same session, spends the old token and records parentJti', async () => {
       const first = await tokens.issue('chain.alice');
       const r0 = await refreshRowOf(app, first.refreshToken);
-      expect(r0).toMatchObject({ tokenType: 'refresh', sessionId: first.sessionId, parentJti: null, spentAt: null, revokedAt: null });
+      expect(r0).toMatchObject({
+        tokenType: 'refresh',
+        sessionId: first.sessionId,
+        parentJti: null,
+        spentAt: null,
+        revokedAt: null,
+      });
 
       const second = await tokens.refresh(first.refreshToken);
       expect(second.sessionId).toBe(first.sessionId);
       expect(second.jti).not.toBe(first.jti);
       expect(second.refreshToken).not.toBe(first.refreshToken);
-      expect(decodePart(second.accessToken, 1)).toMatchObject({ sub: 'chain.alice', sid: first.sessionId, jti: second.jti });
+      expect(decodePart(second.accessToken, 1)).toMatchObject({
+        sub: 'chain.alice',
+        sid: first.sessionId,
+        jti: second.jti,
+      });
       expect(await probe(app, second.accessToken)).toBe(200);
 
       expect((await refreshRowOf(app, first.refreshToken)).spentAt).not.toBeNull();
       const r1 = await refreshRowOf(app, second.refreshToken);
       expect(r1).toMatchObject({ sessionId: first.sessionId, parentJti: r0.jti, spentAt: null, revokedAt: null });
-      expect(await tokens.findToken(second.jti)).toMatchObject({ tokenType: 'access', sessionId: first.sessionId, parentJti: r0.jti });
+      expect(await tokens.findToken(second.jti)).toMatchObject({
+        tokenType: 'access',
+        sessionId: first.sessionId,
+        parentJti: r0.jti,
+      });
 
       const third = await tokens.refresh(second.refreshToken);
       expect((await refreshRowOf(app, third.refreshToken)).parentJti).toBe(r1.jti);
@@ -80,15 +94,26 @@ eachDatabase('refresh tokens (service level)', (database) => {
         expect(session?.revokedAt).not.toBeNull();
         const rows = await rowsOf(app, first.sessionId);
         expect(rows).toHaveLength(6);
-        for (const row of rows) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
+        for (const row of rows)
+          expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'refresh_reuse' });
 
         await expectDead(app, third);
         await expectDead(app, second);
         // The second presentation of the newest pair's parent is no replay either now.
         await expectInvalid(tokens.refresh(second.refreshToken));
 
-        expect(events).toContainEqual({ type: 'revoked', scope: 'session', sessionId: first.sessionId, reason: 'refresh_reuse' });
-        expect(events).toContainEqual({ type: 'reuse_detected', subject: 'reuse.carol', sessionId: first.sessionId, jti: r0.jti });
+        expect(events).toContainEqual({
+          type: 'revoked',
+          scope: 'session',
+          sessionId: first.sessionId,
+          reason: 'refresh_reuse',
+        });
+        expect(events).toContainEqual({
+          type: 'reuse_detected',
+          subject: 'reuse.carol',
+          sessionId: first.sessionId,
+          jti: r0.jti,
+        });
 
         // Another session of the same subject is not touched.
         expect(await probe(app, other.accessToken)).toBe(200);
@@ -101,7 +126,13 @@ eachDatabase('refresh tokens (service level)', (database) => {
     it('type confusion: refresh() refuses an access token, a refresh token is no access token; nothing is killed', async () => {
       const pair = await tokens.issue('confused.dan');
       await expectInvalid(tokens.refresh(pair.accessToken));
-      for (const bad of ['', 'unknown-refresh-token', 'x'.repeat(300), undefined as unknown as string, 42 as unknown as string]) {
+      for (const bad of [
+        '',
+        'unknown-refresh-token',
+        'x'.repeat(300),
+        undefined as unknown as string,
+        42 as unknown as string,
+      ]) {
         await expectInvalid(tokens.refresh(bad));
       }
       expect(await probe(app, pair.refreshToken)).toBe(401);

@@ -41,7 +41,13 @@ eachDatabase('refresh successors', (db: () => TestDatabase) => {
 
   beforeAll(async () => {
     m = await bootModule(db().fresh(), {
-      signing: { keys: [{ kid: 'new', secret: TEST_SECRET }, { kid: 'old', secret: `${TEST_SECRET}-old-key` }], current: 'new' },
+      signing: {
+        keys: [
+          { kid: 'new', secret: TEST_SECRET },
+          { kid: 'old', secret: `${TEST_SECRET}-old-key` },
+        ],
+        current: 'new',
+      },
     });
   });
 
@@ -56,12 +62,15 @@ eachDatabase('refresh successors', (db: () => TestDatabase) => {
     const found: string[] = [];
     for (const token of spent) {
       for (const value of values) {
-        for (const guess of guesses(token, value)) if (hashes.has(sha256(guess))) found.push(`${token.slice(0, 6)}… + ${value.slice(0, 12)}…`);
+        for (const guess of guesses(token, value))
+          if (hashes.has(sha256(guess))) found.push(`${token.slice(0, 6)}… + ${value.slice(0, 12)}…`);
       }
     }
     expect(found).toEqual([]);
     // The chain itself still works: the newest token refreshes.
-    await expect(m.tokens.refresh(chain[chain.length - 1].refreshToken)).resolves.toMatchObject({ sessionId: chain[0].sessionId });
+    await expect(m.tokens.refresh(chain[chain.length - 1].refreshToken)).resolves.toMatchObject({
+      sessionId: chain[0].sessionId,
+    });
   });
 
   it('a retry within the grace window gets the same successor after the current key changed', async () => {

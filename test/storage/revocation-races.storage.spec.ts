@@ -51,11 +51,21 @@ async function status(m: ModuleApp, method: 'get' | 'post', path: string, access
 async function stillWorks(m: ModuleApp, tokens: IssuedTokens): Promise<string[]> {
   const alive: string[] = [];
   if ((await status(m, 'get', '/probe', tokens.accessToken)) === 200) alive.push('access token');
-  if (await m.tokens.refresh(tokens.refreshToken).then(() => true, () => false)) alive.push('refresh token');
+  if (
+    await m.tokens.refresh(tokens.refreshToken).then(
+      () => true,
+      () => false,
+    )
+  )
+    alive.push('refresh token');
   return alive;
 }
 
-const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+const settle = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 
 eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
   let m: ModuleApp;
@@ -79,12 +89,13 @@ eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
       const revoke = sleep(1).then(() => m.tokens.revokeAllForSubject(subject));
       const issued = [first, ...(await Promise.all(logins))];
       await revoke;
-      const { tokenVersion } = (await m.source.getRepository(entities.subjectState).findOneByOrFail({ subject }));
+      const { tokenVersion } = await m.source.getRepository(entities.subjectState).findOneByOrFail({ subject });
       for (const pair of issued) {
         // A token of the version before the revocation was issued before it, and must be dead everywhere.
         if (claimsOf(pair.accessToken).ver >= tokenVersion) continue;
         before++;
-        for (const part of await stillWorks(m, pair)) survivors.push(`round ${round}: ${part} of session ${pair.sessionId}`);
+        for (const part of await stillWorks(m, pair))
+          survivors.push(`round ${round}: ${part} of session ${pair.sessionId}`);
       }
     }
     expect(survivors).toEqual([]);
@@ -97,14 +108,18 @@ eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
     await m.tokens.revokeOtherSessions('epoch.ann', kept.sessionId, 'password_change');
     const refused = await settle(m.tokens.issue('epoch.ann', {}, { epoch }));
     expect((refused as { error: unknown }).error).toBeInstanceOf(CredentialsChangedException);
-    expect(((refused as { error: CredentialsChangedException }).error).getStatus()).toBe(401);
+    expect((refused as { error: CredentialsChangedException }).error.getStatus()).toBe(401);
     const fresh = await m.tokens.subjectEpoch('epoch.ann');
     expect(fresh).toBeGreaterThan(epoch);
-    await expect(m.tokens.issue('epoch.ann', {}, { epoch: fresh })).resolves.toMatchObject({ sessionId: expect.any(String) });
+    await expect(m.tokens.issue('epoch.ann', {}, { epoch: fresh })).resolves.toMatchObject({
+      sessionId: expect.any(String),
+    });
     // Logout everywhere moves the epoch too.
     await m.tokens.revokeAllForSubject('epoch.ann');
     await expect(m.tokens.issue('epoch.ann', {}, { epoch: fresh })).rejects.toBeInstanceOf(CredentialsChangedException);
-    await expect(m.tokens.issue('epoch.ann', {}, { epoch: 'x' as unknown as number })).rejects.toBeInstanceOf(TypeError);
+    await expect(m.tokens.issue('epoch.ann', {}, { epoch: 'x' as unknown as number })).rejects.toBeInstanceOf(
+      TypeError,
+    );
   });
 
   it(`a login that checked credentials before a password change never outlives it (${ROUNDS} rounds)`, async () => {
@@ -115,7 +130,9 @@ eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
       const kept = await m.tokens.issue(subject);
       // The attacker's logins all checked the old password: they read the epoch before the change.
       const epoch = await m.tokens.subjectEpoch(subject);
-      const logins = Array.from({ length: 6 }, (_, i) => sleep(i % 3).then(() => m.tokens.issue(subject, {}, { epoch })));
+      const logins = Array.from({ length: 6 }, (_, i) =>
+        sleep(i % 3).then(() => m.tokens.issue(subject, {}, { epoch })),
+      );
       const change = sleep(1).then(() => m.tokens.revokeOtherSessions(subject, kept.sessionId, 'password_change'));
       const results = await Promise.all(logins.map(settle));
       await change;
@@ -125,7 +142,8 @@ eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
           refused++;
           continue;
         }
-        for (const part of await stillWorks(m, result.value)) survivors.push(`round ${round}: ${part} of session ${result.value.sessionId}`);
+        for (const part of await stillWorks(m, result.value))
+          survivors.push(`round ${round}: ${part} of session ${result.value.sessionId}`);
       }
       expect(await status(m, 'get', '/probe', kept.accessToken)).toBe(200);
     }
@@ -137,7 +155,11 @@ eachDatabase('revocation holds under races', (db: () => TestDatabase) => {
     const foreign = (sub: string, ver: number) => {
       const now = Math.floor(Date.now() / 1000);
       const id = () => Math.random().toString(36).slice(2);
-      return forge({ alg: 'HS256', typ: 'at+jwt' }, { sub, jti: id(), sid: id(), ver, iat: now, exp: now + 600 }, TEST_SECRET);
+      return forge(
+        { alg: 'HS256', typ: 'at+jwt' },
+        { sub, jti: id(), sid: id(), ver, iat: now, exp: now + 600 },
+        TEST_SECRET,
+      );
     };
     for (let round = 0; round < ROUNDS; round++) {
       const one = foreign(`foreign-${round}`, 0);

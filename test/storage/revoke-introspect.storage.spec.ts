@@ -53,7 +53,11 @@ eachDatabase('refresh tokens (service level)', (database) => {
       const next = await tokens.refresh(pair.refreshToken);
       const other = await tokens.issue('intro.adam');
       await tokens.revokeSession(other.sessionId);
-      const forged = forge(decodePart(pair.accessToken, 0), decodePart(pair.accessToken, 1), 'not-the-secret-not-the-secret-not-the');
+      const forged = forge(
+        decodePart(pair.accessToken, 0),
+        decodePart(pair.accessToken, 1),
+        'not-the-secret-not-the-secret-not-the',
+      );
       const inactive: unknown[] = [
         pair.refreshToken, // spent
         other.accessToken, // revoked session
@@ -84,7 +88,12 @@ eachDatabase('refresh tokens (service level)', (database) => {
         expect(await tokens.introspect(pair.accessToken)).toEqual({ active: false });
         await expectInvalid(tokens.refresh(pair.refreshToken));
         expect(await tokens.findSession(pair.sessionId)).toMatchObject({ revokeReason: 'logout' });
-        expect(events).toContainEqual({ type: 'revoked', scope: 'session', sessionId: pair.sessionId, reason: 'logout' });
+        expect(events).toContainEqual({
+          type: 'revoked',
+          scope: 'session',
+          sessionId: pair.sessionId,
+          reason: 'logout',
+        });
         // Already revoked: success again.
         await expect(tokens.revokeToken(pair.refreshToken, 'refresh_token')).resolves.toBeUndefined();
       } finally {

@@ -34,9 +34,13 @@ eachDatabase('revocations change things once', (db: () => TestDatabase) => {
 
   beforeAll(async () => {
     // No grace: a spent token presented again is reuse at once.
-    m = await bootModule(db().fresh(), { refreshReuseGrace: 0 }, {
-      store: (source: DataSource) => (store = new PausingStore(source, entities)),
-    });
+    m = await bootModule(
+      db().fresh(),
+      { refreshReuseGrace: 0 },
+      {
+        store: (source: DataSource) => (store = new PausingStore(source, entities)),
+      },
+    );
     m.events.subscribe((event) => void events.push(event));
   });
 
@@ -57,7 +61,11 @@ eachDatabase('revocations change things once', (db: () => TestDatabase) => {
         await m.tokens.revokeToken(c.refreshToken);
       }
       expect(await eventRows()).toBe(rows + 3);
-      expect(events.map((e) => (e.type === 'revoked' ? e.scope : e.type)).sort()).toEqual(['session', 'session', 'token']);
+      expect(events.map((e) => (e.type === 'revoked' ? e.scope : e.type)).sort()).toEqual([
+        'session',
+        'session',
+        'token',
+      ]);
     });
 
     it('revokeOtherSessions again revokes nothing more', async () => {

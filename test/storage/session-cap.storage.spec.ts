@@ -33,22 +33,27 @@ eachDatabase('sessions per subject', (db: () => TestDatabase) => {
       const [first, second, ...kept] = logins;
       for (const old of [first, second]) {
         expect(await m.tokens.isRevoked(claimsOf(old.accessToken))).toBe(true);
-        expect(await m.tokens.findSession(old.sessionId)).toMatchObject({ revokeReason: 'session_limit', revokedAt: expect.any(Number) });
+        expect(await m.tokens.findSession(old.sessionId)).toMatchObject({
+          revokeReason: 'session_limit',
+          revokedAt: expect.any(Number),
+        });
       }
       for (const live of kept) expect(await m.tokens.isRevoked(claimsOf(live.accessToken))).toBe(false);
       const page = await m.tokens.listSessions('cap.ada', { limit: 100 });
       expect(page.sessions.map((s) => s.id).sort()).toEqual(kept.map((k) => k.sessionId).sort());
       expect(events.filter((e) => e.type === 'revoked' && e.reason === 'session_limit')).toHaveLength(2);
       // Other instances learn it from the event table.
-      const evictions = await m.source.getRepository(entities.revocationEvent).findBy({ kind: 'session', key: first.sessionId });
+      const evictions = await m.source
+        .getRepository(entities.revocationEvent)
+        .findBy({ kind: 'session', key: first.sessionId });
       expect(evictions).toHaveLength(1);
     });
 
     it('refuses a cap that is not a positive whole number, naming the option', () => {
       for (const cap of [0, -1, 2.5, '3']) {
-        expect(() => JwtRevocationConfig.from({ signing: { secret: TEST_SECRET }, maxSessionsPerSubject: cap as number })).toThrow(
-          /option "maxSessionsPerSubject" must be a positive whole number of sessions/,
-        );
+        expect(() =>
+          JwtRevocationConfig.from({ signing: { secret: TEST_SECRET }, maxSessionsPerSubject: cap as number }),
+        ).toThrow(/option "maxSessionsPerSubject" must be a positive whole number of sessions/);
       }
     });
   });
@@ -70,7 +75,9 @@ eachDatabase('sessions per subject', (db: () => TestDatabase) => {
         } while (cursor);
         expect(sizes).toEqual([3, 3, 1]);
         expect(seen.slice().sort()).toEqual(ids.slice().sort());
-        const created = (await wide.tokens.listSessions('page.bob', { limit: 7 })).sessions.map((s) => s.createdAt.getTime());
+        const created = (await wide.tokens.listSessions('page.bob', { limit: 7 })).sessions.map((s) =>
+          s.createdAt.getTime(),
+        );
         expect(created).toEqual(created.slice().sort((a, b) => b - a));
       } finally {
         await wide.close();
@@ -78,8 +85,14 @@ eachDatabase('sessions per subject', (db: () => TestDatabase) => {
     });
 
     it('a bad limit or a cursor it did not hand out is a 400', async () => {
-      for (const limit of [0, 101, 1.5]) await expect(m.tokens.listSessions('page.bob', { limit })).rejects.toBeInstanceOf(BadRequestException);
-      for (const cursor of ['', 'garbage', Buffer.from('[1]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
+      for (const limit of [0, 101, 1.5])
+        await expect(m.tokens.listSessions('page.bob', { limit })).rejects.toBeInstanceOf(BadRequestException);
+      for (const cursor of [
+        '',
+        'garbage',
+        Buffer.from('[1]').toString('base64url'),
+        Buffer.from('{"a":1}').toString('base64url'),
+      ]) {
         await expect(m.tokens.listSessions('page.bob', { cursor })).rejects.toBeInstanceOf(BadRequestException);
       }
     });

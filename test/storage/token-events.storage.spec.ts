@@ -38,7 +38,13 @@ eachDatabase('refresh tokens (service level)', (database) => {
       expect(events).toEqual([
         { type: 'issued', subject: 'ev.finn', sessionId: first.sessionId, jti: first.jti },
         { type: 'refreshed', subject: 'ev.finn', sessionId: first.sessionId, jti: second.jti, parentJti: r0.jti },
-        { type: 'refreshed', subject: 'ev.finn', sessionId: first.sessionId, jti: third.jti, parentJti: expect.any(String) },
+        {
+          type: 'refreshed',
+          subject: 'ev.finn',
+          sessionId: first.sessionId,
+          jti: third.jti,
+          parentJti: expect.any(String),
+        },
         { type: 'revoked', scope: 'token', jti: first.jti, reason: 'admin' },
         { type: 'revoked', scope: 'session', sessionId: first.sessionId, reason: 'refresh_reuse' },
         { type: 'reuse_detected', subject: 'ev.finn', sessionId: first.sessionId, jti: r0.jti },
@@ -71,7 +77,12 @@ eachDatabase('refresh tokens (service level)', (database) => {
         await sleep(10);
         const logged = testLogs.take(/listener failed/).map((line) => `${line.level} ${line.message}`);
         expect(logged.sort()).toEqual(
-          ['issued', 'refreshed', 'revoked'].flatMap((type) => [`error a "${type}" listener failed: async listener boom`, `error a "${type}" listener failed: listener boom`]).sort(),
+          ['issued', 'refreshed', 'revoked']
+            .flatMap((type) => [
+              `error a "${type}" listener failed: async listener boom`,
+              `error a "${type}" listener failed: listener boom`,
+            ])
+            .sort(),
         );
       } finally {
         for (const stop of stops) stop();

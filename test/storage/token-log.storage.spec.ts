@@ -27,7 +27,12 @@ eachDatabase('TokenLogService', (database) => {
   describe('issue', () => {
     it('writes the access and refresh rows before returning, and stores only a hash of the refresh token', async () => {
       const issued = await m.tokens.issue('svc-alice', { role: 'admin' }, { userAgent: 'UA/1', ip: '10.0.0.1' });
-      expect(issued).toMatchObject({ expiresIn: 900, refreshExpiresIn: expect.any(Number), sessionId: expect.any(String), jti: expect.any(String) });
+      expect(issued).toMatchObject({
+        expiresIn: 900,
+        refreshExpiresIn: expect.any(Number),
+        sessionId: expect.any(String),
+        jti: expect.any(String),
+      });
       const rows = await rowsOf(issued.sessionId);
       expect(rows.map((r) => r.tokenType).sort()).toEqual(['access', 'refresh']);
       const refresh = rows.find((r) => r.tokenType === 'refresh')!;
@@ -35,9 +40,24 @@ eachDatabase('TokenLogService', (database) => {
       const dump = JSON.stringify(await m.source.query('SELECT * FROM jwt_token_log'));
       expect(dump).not.toContain(issued.refreshToken);
       expect(decodePart(issued.accessToken, 0)).toEqual({ alg: 'HS256', typ: 'at+jwt' });
-      expect(claimsOf(issued.accessToken)).toMatchObject({ sub: 'svc-alice', jti: issued.jti, sid: issued.sessionId, ver: 0, role: 'admin' });
-      expect(rows.find((r) => r.tokenType === 'access')).toMatchObject({ claims: { role: 'admin' }, userAgent: 'UA/1', ip: '10.0.0.1' });
-      expect(seen).toContainEqual({ type: 'issued', subject: 'svc-alice', sessionId: issued.sessionId, jti: issued.jti });
+      expect(claimsOf(issued.accessToken)).toMatchObject({
+        sub: 'svc-alice',
+        jti: issued.jti,
+        sid: issued.sessionId,
+        ver: 0,
+        role: 'admin',
+      });
+      expect(rows.find((r) => r.tokenType === 'access')).toMatchObject({
+        claims: { role: 'admin' },
+        userAgent: 'UA/1',
+        ip: '10.0.0.1',
+      });
+      expect(seen).toContainEqual({
+        type: 'issued',
+        subject: 'svc-alice',
+        sessionId: issued.sessionId,
+        jti: issued.jti,
+      });
     });
 
     it('refuses reserved claims and bad subjects', async () => {
@@ -85,7 +105,8 @@ eachDatabase('TokenLogService', (database) => {
       const two = await m.tokens.issue('svc-carol');
       expect(await m.tokens.revokeSession(one.sessionId, 'logout')).toBe(true);
       expect(await m.tokens.revokeSession(one.sessionId, 'logout')).toBe(true);
-      for (const row of await rowsOf(one.sessionId)) expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'logout' });
+      for (const row of await rowsOf(one.sessionId))
+        expect(row).toMatchObject({ revokedAt: expect.any(Number), revokeReason: 'logout' });
       expect((await m.tokens.findSession(one.sessionId))?.revokedAt).toEqual(expect.any(Number));
       expect(await m.tokens.isRevoked(claimsOf(one.accessToken))).toBe(true);
       expect(await m.tokens.isRevoked(claimsOf(two.accessToken))).toBe(false);
@@ -123,7 +144,14 @@ eachDatabase('TokenLogService', (database) => {
       await m.tokens.revokeSession(b.sessionId);
       const { sessions, next } = await m.tokens.listSessions('svc-grace');
       expect(next).toBeNull();
-      expect(sessions).toEqual([expect.objectContaining({ id: a.sessionId, userAgent: 'Phone/1', ip: '10.1.1.1', lastSeenAt: expect.any(Date) })]);
+      expect(sessions).toEqual([
+        expect.objectContaining({
+          id: a.sessionId,
+          userAgent: 'Phone/1',
+          ip: '10.1.1.1',
+          lastSeenAt: expect.any(Date),
+        }),
+      ]);
     });
   });
 
@@ -140,7 +168,9 @@ eachDatabase('TokenLogService', (database) => {
       const child = rows.find((r) => r.tokenHash === sha256(second.refreshToken))!;
       expect(child.parentJti).toBe(spent.jti);
       expect(rows.find((r) => r.jti === second.jti)?.parentJti).toBe(spent.jti);
-      expect(seen).toContainEqual(expect.objectContaining({ type: 'refreshed', sessionId: first.sessionId, jti: second.jti }));
+      expect(seen).toContainEqual(
+        expect.objectContaining({ type: 'refreshed', sessionId: first.sessionId, jti: second.jti }),
+      );
     });
 
     it('in the grace window, the previous token gets the same pair again; two generations old is reuse and kills the session', async () => {
@@ -170,10 +200,14 @@ eachDatabase('TokenLogService', (database) => {
     it('ten parallel refreshes with one token leave exactly one live chain, all answered with the same pair', async () => {
       const t = await m.tokens.issue('svc-ken');
       const results = await Promise.allSettled(Array.from({ length: 10 }, () => m.tokens.refresh(t.refreshToken)));
-      const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ refreshToken: string }>).value);
+      const ok = results
+        .filter((r) => r.status === 'fulfilled')
+        .map((r) => (r as PromiseFulfilledResult<{ refreshToken: string }>).value);
       expect(ok.length).toBeGreaterThan(0);
       expect(new Set(ok.map((r) => r.refreshToken)).size).toBe(1);
-      const live = (await rowsOf(t.sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
+      const live = (await rowsOf(t.sessionId)).filter(
+        (r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null,
+      );
       expect(live).toHaveLength(1);
       expect((await m.tokens.findSession(t.sessionId))?.revokedAt).toBeNull();
     });
@@ -181,7 +215,9 @@ eachDatabase('TokenLogService', (database) => {
     it('a refresh racing a revoke of its session never yields a token that survives it', async () => {
       const sessions = await Promise.all(Array.from({ length: 8 }, () => m.tokens.issue('svc-leo')));
       const outcomes = await Promise.all(
-        sessions.map((s) => Promise.allSettled([m.tokens.refresh(s.refreshToken), m.tokens.revokeSession(s.sessionId, 'logout')])),
+        sessions.map((s) =>
+          Promise.allSettled([m.tokens.refresh(s.refreshToken), m.tokens.revokeSession(s.sessionId, 'logout')]),
+        ),
       );
       for (const [refreshed] of outcomes) {
         if (refreshed.status !== 'fulfilled') continue;
@@ -221,12 +257,24 @@ eachDatabase('TokenLogService', (database) => {
     it('introspect: the RFC 7662 fields for live tokens, exactly { active: false } otherwise', async () => {
       const t = await m.tokens.issue('svc-omar');
       expect(await m.tokens.introspect(t.accessToken)).toEqual({
-        active: true, token_type: 'access_token', sub: 'svc-omar', jti: t.jti, sid: t.sessionId, iat: expect.any(Number), exp: expect.any(Number),
+        active: true,
+        token_type: 'access_token',
+        sub: 'svc-omar',
+        jti: t.jti,
+        sid: t.sessionId,
+        iat: expect.any(Number),
+        exp: expect.any(Number),
       });
-      expect(await m.tokens.introspect(t.refreshToken)).toMatchObject({ active: true, token_type: 'refresh_token', sub: 'svc-omar', sid: t.sessionId });
+      expect(await m.tokens.introspect(t.refreshToken)).toMatchObject({
+        active: true,
+        token_type: 'refresh_token',
+        sub: 'svc-omar',
+        sid: t.sessionId,
+      });
       await m.tokens.revoke(t.jti);
       expect(await m.tokens.introspect(t.accessToken)).toEqual({ active: false });
-      for (const garbage of ['', 'x', 'a.b.c', t.accessToken.slice(0, -3), 42, null]) expect(await m.tokens.introspect(garbage)).toEqual({ active: false });
+      for (const garbage of ['', 'x', 'a.b.c', t.accessToken.slice(0, -3), 42, null])
+        expect(await m.tokens.introspect(garbage)).toEqual({ active: false });
       await m.tokens.revokeSession(t.sessionId);
       expect(await m.tokens.introspect(t.refreshToken)).toEqual({ active: false });
     });
@@ -296,7 +344,14 @@ eachDatabase('TokenLogService options', (database) => {
   });
 
   it('sessionMaxLifetime stops refreshes past it and caps expiries; sessionIdleTimeout stops idle sessions', async () => {
-    const m = await bootModule(db.fresh(), { accessTokenTtl: 1, refreshTokenTtl: 60, sessionMaxLifetime: 2, sessionIdleTimeout: 1, clockTolerance: 0, archiveSafetyMargin: 0 });
+    const m = await bootModule(db.fresh(), {
+      accessTokenTtl: 1,
+      refreshTokenTtl: 60,
+      sessionMaxLifetime: 2,
+      sessionIdleTimeout: 1,
+      clockTolerance: 0,
+      archiveSafetyMargin: 0,
+    });
     try {
       const capped = await m.tokens.issue('life-sam');
       const next = await m.tokens.refresh(capped.refreshToken);
@@ -314,8 +369,16 @@ eachDatabase('TokenLogService options', (database) => {
   });
 
   it('key rotation: old tokens verify while their key is live, new ones use the current key, retire() kills the old at once', async () => {
-    const old = { kid: 'k-old', algorithm: 'ES256' as const, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
-    const fresh = { kid: 'k-new', algorithm: 'ES256' as const, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
+    const old = {
+      kid: 'k-old',
+      algorithm: 'ES256' as const,
+      privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    };
+    const fresh = {
+      kid: 'k-new',
+      algorithm: 'ES256' as const,
+      privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    };
     let m = await bootModule(db.fresh(), { signing: old });
     const before = await m.tokens.issue('rot-uma');
     await m.close();

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 
 /** A JWT segment: a string as is, anything else as JSON, in base64url. */
-export const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+export const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Builds a JWT by hand, signed with HMAC-SHA256 (or unsigned), for hostile-token tests. */
 export function forge(header: unknown, payload: unknown, secret: string | Buffer | null, rawPayload = false): string {

@@ -29,9 +29,15 @@ export interface GuardAppExtras extends Pick<ModuleMetadata, 'controllers' | 'pr
 }
 
 /** JwtRevocationModule.forRoot(options) on a database, with the given controllers, listening on loopback (Express unless told). */
-export function startGuardApp(options: JwtRevocationModuleOptions, extras: GuardAppExtras = {}): Promise<RunningTestApp> {
+export function startGuardApp(
+  options: JwtRevocationModuleOptions,
+  extras: GuardAppExtras = {},
+): Promise<RunningTestApp> {
   const { database = tempSqliteDatabase(), controllers, providers, adapter } = extras;
-  return startTestApp({ imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers }, { adapter });
+  return startTestApp(
+    { imports: [TypeOrmModule.forRoot(database), JwtRevocationModule.forRoot(options)], controllers, providers },
+    { adapter },
+  );
 }
 
 /** The TokenLogService of an app, or of a running test app. */

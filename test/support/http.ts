@@ -12,7 +12,10 @@ export const MISSING = { statusCode: 401, message: 'Missing access token', error
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** The shape every 401 of the guard has. */
-export function expect401(res: { status: number; headers: Record<string, string>; body: unknown }, body: object = INVALID): void {
+export function expect401(
+  res: { status: number; headers: Record<string, string>; body: unknown },
+  body: object = INVALID,
+): void {
   expect(res.status).toBe(401);
   expect(res.headers['www-authenticate']).toBe(CHALLENGE);
   expect(res.body).toEqual(body);

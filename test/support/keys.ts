@@ -7,5 +7,7 @@ export type AsymmetricAlgorithm = 'ES256' | 'RS256';
 
 /** A fresh key pair for an asymmetric algorithm: P-256 for ES256, 2048-bit RSA for RS256. */
 export function keyPair(algorithm: AsymmetricAlgorithm) {
-  return algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return algorithm === 'ES256'
+    ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    : generateKeyPairSync('rsa', { modulusLength: 2048 });
 }

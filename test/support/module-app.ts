@@ -48,12 +48,19 @@ export async function bootModule(
   let builder = Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot(database),
-      JwtRevocationModule.forRoot({ signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions),
+      JwtRevocationModule.forRoot({
+        signing: { secret: TEST_SECRET },
+        archiveInterval: 0,
+        ...options,
+      } as JwtRevocationModuleOptions),
     ],
     controllers,
     providers: controllers.length > 0 ? [{ provide: APP_GUARD, useClass: RevocableJwtGuard }] : [],
   }).setLogger(testLogs);
-  if (extras.store) builder = builder.overrideProvider(TokenStore).useFactory({ factory: extras.store, inject: [getDataSourceToken()] });
+  if (extras.store)
+    builder = builder
+      .overrideProvider(TokenStore)
+      .useFactory({ factory: extras.store, inject: [getDataSourceToken()] });
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: testLogs });
   await app.init();

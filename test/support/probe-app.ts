@@ -28,7 +28,10 @@ class ProbeController {
 }
 
 /** The module on `database` with GET /probe behind RevocableJwtGuard (APP_GUARD). */
-export async function bootProbeApp(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions> = {}): Promise<INestApplication> {
+export async function bootProbeApp(
+  database: TypeOrmModuleOptions,
+  options: Partial<JwtRevocationModuleOptions> = {},
+): Promise<INestApplication> {
   return (await bootModule(database, options, { controllers: [ProbeController] })).app;
 }
 

@@ -4,6 +4,7 @@
  */
 export function raceRounds(): number {
   const rounds = Number(process.env.RACE_ROUNDS ?? 10);
-  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`RACE_ROUNDS must be a positive whole number, got ${process.env.RACE_ROUNDS}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 1)
+    throw new Error(`RACE_ROUNDS must be a positive whole number, got ${process.env.RACE_ROUNDS}`);
   return rounds;
 }

@@ -16,7 +16,10 @@ export interface RunningSample {
 }
 
 /** The sample app, as `npm start` builds it, on the given database, listening on a real socket; it logs to `testLogs`. */
-export async function startSample(database: TypeOrmModuleOptions, overrides: Partial<SampleConfig> = {}): Promise<RunningSample> {
+export async function startSample(
+  database: TypeOrmModuleOptions,
+  overrides: Partial<SampleConfig> = {},
+): Promise<RunningSample> {
   const config: SampleConfig = {
     port: 0,
     database,
@@ -49,12 +52,25 @@ export interface LoggedIn {
   auth: { Authorization: string };
 }
 
-export async function registerAndLogin(http: RunningSample['http'], username: string, password = 'correct horse battery'): Promise<LoggedIn> {
+export async function registerAndLogin(
+  http: RunningSample['http'],
+  username: string,
+  password = 'correct horse battery',
+): Promise<LoggedIn> {
   await http.post('/auth/register').send({ username, password }).expect(201);
   return login(http, username, password);
 }
 
-export async function login(http: RunningSample['http'], username: string, password = 'correct horse battery', agent = 'jest'): Promise<LoggedIn> {
+export async function login(
+  http: RunningSample['http'],
+  username: string,
+  password = 'correct horse battery',
+  agent = 'jest',
+): Promise<LoggedIn> {
   const res = await http.post('/auth/login').set('User-Agent', agent).send({ username, password }).expect(200);
-  return { accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, auth: { Authorization: `Bearer ${res.body.accessToken}` } };
+  return {
+    accessToken: res.body.accessToken,
+    refreshToken: res.body.refreshToken,
+    auth: { Authorization: `Bearer ${res.body.accessToken}` },
+  };
 }

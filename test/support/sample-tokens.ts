@@ -51,7 +51,10 @@ export async function expectDeadInSample(sample: RunningSample, pair: Pair): Pro
 }
 
 /** Two instances of the sample on one database, started on first use (so a suite that skips them starts nothing). */
-export function twoSamples(db: TestDatabase): { start(): Promise<[RunningSample, RunningSample]>; close(): Promise<void> } {
+export function twoSamples(db: TestDatabase): {
+  start(): Promise<[RunningSample, RunningSample]>;
+  close(): Promise<void>;
+} {
   let a: RunningSample | undefined;
   let b: RunningSample | undefined;
   return {

@@ -20,8 +20,15 @@ class MeController {
 }
 
 /** The module on `database`, and one guarded route, GET /me. */
-export function guardedApp(database: TypeOrmModuleOptions, options: Partial<JwtRevocationModuleOptions>): Promise<RunningTestApp> {
-  const moduleOptions = { signing: { secret: TEST_SECRET }, archiveInterval: 0, ...options } as JwtRevocationModuleOptions;
+export function guardedApp(
+  database: TypeOrmModuleOptions,
+  options: Partial<JwtRevocationModuleOptions>,
+): Promise<RunningTestApp> {
+  const moduleOptions = {
+    signing: { secret: TEST_SECRET },
+    archiveInterval: 0,
+    ...options,
+  } as JwtRevocationModuleOptions;
   return startGuardApp(moduleOptions, { database, controllers: [MeController] });
 }
 
@@ -36,7 +43,10 @@ export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): 
   const { port } = app.app.getHttpServer().address() as { port: number };
   const started = Date.now();
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(hungMs) });
+    const res = await fetch(`http://127.0.0.1:${port}/me`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(hungMs),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : {}, ms: Date.now() - started };
   } catch {
@@ -46,14 +56,26 @@ export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): 
 
 /** Closes the app; a close that hangs is reported, and does not hide what the test found. */
 export async function closeWithin(app: RunningTestApp, ms = 10_000): Promise<void> {
-  const closed = await Promise.race([app.close().then(() => true, () => true), sleep(ms).then(() => false)]);
+  const closed = await Promise.race([
+    app.close().then(
+      () => true,
+      () => true,
+    ),
+    sleep(ms).then(() => false),
+  ]);
   if (!closed) console.warn(`app.close() did not finish within ${ms} ms`);
 }
 
 /** A proxy in front of the server a URL names, and the same URL through it. */
 export async function proxyFor(url: string): Promise<{ proxy: TcpProxy; url: string }> {
   const u = new URL(url);
-  const defaults: Record<string, number> = { 'postgres:': 5432, 'postgresql:': 5432, 'mysql:': 3306, 'mariadb:': 3306, 'redis:': 6379 };
+  const defaults: Record<string, number> = {
+    'postgres:': 5432,
+    'postgresql:': 5432,
+    'mysql:': 3306,
+    'mariadb:': 3306,
+    'redis:': 6379,
+  };
   const proxy = await startProxy(u.hostname, Number(u.port || defaults[u.protocol]));
   u.hostname = '127.0.0.1';
   u.port = String(proxy.port);

@@ -27,10 +27,16 @@ export interface TestAppOptions {
 }
 
 /** A small app built in the test from module metadata, listening on a real socket; it logs to `testLogs`. */
-export async function startTestApp(metadata: ModuleMetadata, { adapter = 'express' }: TestAppOptions = {}): Promise<RunningTestApp> {
+export async function startTestApp(
+  metadata: ModuleMetadata,
+  { adapter = 'express' }: TestAppOptions = {},
+): Promise<RunningTestApp> {
   const moduleRef = await Test.createTestingModule(metadata).setLogger(testLogs).compile();
   const options: NestApplicationOptions = { logger: testLogs };
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), options) : moduleRef.createNestApplication(options);
+  const app =
+    adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), options)
+      : moduleRef.createNestApplication(options);
   await app.listen(0, '127.0.0.1');
   return { app, http: request(app.getHttpServer()), close: () => app.close() };
 }

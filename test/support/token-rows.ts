@@ -18,7 +18,9 @@ export function rowsOf(app: INestApplication, sessionId: string): Promise<TokenR
 
 /** Refresh rows that can still be exchanged: neither spent nor revoked. Exactly one means one live chain. */
 export async function liveRefreshRows(app: INestApplication, sessionId: string): Promise<TokenRecord[]> {
-  return (await rowsOf(app, sessionId)).filter((r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null);
+  return (await rowsOf(app, sessionId)).filter(
+    (r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null,
+  );
 }
 
 /** The row of a refresh token; throws when there is none. */

@@ -50,7 +50,16 @@ describe('KeyRing', () => {
 
     it('a kid that is no string, or names an Object member, points at no key', () => {
       const ring = ringOf({ algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k1' });
-      for (const kid of [1, null, ['k1'], { toString: () => 'k1' }, '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      for (const kid of [
+        1,
+        null,
+        ['k1'],
+        { toString: () => 'k1' },
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+      ]) {
         expect(ring.forHeader(kid, 'ES256')).toBeUndefined();
       }
     });
@@ -68,7 +77,12 @@ describe('KeyRing', () => {
 
     it('algorithms: each algorithm of a live key, once', () => {
       expect(keySet().algorithms.sort()).toEqual(['ES256', 'HS256', 'RS256']);
-      const twoHmac = ringOf({ keys: [{ kid: 'a', secret: TEST_SECRET }, { kid: 'b', secret: `${TEST_SECRET}-b` }] });
+      const twoHmac = ringOf({
+        keys: [
+          { kid: 'a', secret: TEST_SECRET },
+          { kid: 'b', secret: `${TEST_SECRET}-b` },
+        ],
+      });
       expect(twoHmac.algorithms).toEqual(['HS256']);
     });
 

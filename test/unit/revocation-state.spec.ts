@@ -9,7 +9,10 @@ import { JwtRevocationConfig, RevocationState } from 'nestjs-jwt-revocation/test
  */
 const token: VerifiedToken = { sub: 's', jti: 'j', sid: 'x', ver: 0, iat: 1, exp: 2 };
 const stateWith = (options: Partial<JwtRevocationModuleOptions>) =>
-  new RevocationState(JwtRevocationConfig.from({ signing: { secret: 'x'.repeat(32) }, ...options } as JwtRevocationModuleOptions), null as unknown as TokenStore);
+  new RevocationState(
+    JwtRevocationConfig.from({ signing: { secret: 'x'.repeat(32) }, ...options } as JwtRevocationModuleOptions),
+    null as unknown as TokenStore,
+  );
 
 describe('RevocationState freshness', () => {
   it('failClosed (default): past the trusted time the verdict is stale', () => {

@@ -25,21 +25,34 @@ describe('sample configuration from the environment', () => {
     });
     // A random secret would end every session at a restart: it says so.
     expect(testLogs.take(/^JWT_SECRET is not set/)).toEqual([
-      { level: 'warn', context: 'Sample', message: 'JWT_SECRET is not set: using a random secret, so tokens die with this process' },
+      {
+        level: 'warn',
+        context: 'Sample',
+        message: 'JWT_SECRET is not set: using a random secret, so tokens die with this process',
+      },
     ]);
   });
 
   it('takes SESSION_MAX_LIFETIME and SESSION_IDLE_TIMEOUT in seconds', () => {
-    expect(configFromEnv(env({ SESSION_MAX_LIFETIME: '86400', SESSION_IDLE_TIMEOUT: '3600' }))).toMatchObject({ sessionMaxLifetime: 86_400, sessionIdleTimeout: 3600 });
-    expect(() => configFromEnv(env({ SESSION_IDLE_TIMEOUT: '0' }))).toThrow(/SESSION_IDLE_TIMEOUT must be a positive whole number of seconds/);
-    expect(() => configFromEnv(env({ SESSION_MAX_LIFETIME: '30d' }))).toThrow(/SESSION_MAX_LIFETIME must be a positive whole number of seconds/);
+    expect(configFromEnv(env({ SESSION_MAX_LIFETIME: '86400', SESSION_IDLE_TIMEOUT: '3600' }))).toMatchObject({
+      sessionMaxLifetime: 86_400,
+      sessionIdleTimeout: 3600,
+    });
+    expect(() => configFromEnv(env({ SESSION_IDLE_TIMEOUT: '0' }))).toThrow(
+      /SESSION_IDLE_TIMEOUT must be a positive whole number of seconds/,
+    );
+    expect(() => configFromEnv(env({ SESSION_MAX_LIFETIME: '30d' }))).toThrow(
+      /SESSION_MAX_LIFETIME must be a positive whole number of seconds/,
+    );
   });
 
   it('takes PASSWORD_HASH_COST from 10 to 20 and refuses anything else by name', () => {
     expect(configFromEnv(env({ PASSWORD_HASH_COST: '10' })).passwordHashCost).toBe(10);
     expect(configFromEnv(env({ PASSWORD_HASH_COST: '20' })).passwordHashCost).toBe(20);
     for (const value of ['9', '21', '16.5', 'high', '-17']) {
-      expect(() => configFromEnv(env({ PASSWORD_HASH_COST: value }))).toThrow(/PASSWORD_HASH_COST must be a whole number from 10 to 20/);
+      expect(() => configFromEnv(env({ PASSWORD_HASH_COST: value }))).toThrow(
+        /PASSWORD_HASH_COST must be a whole number from 10 to 20/,
+      );
     }
   });
 

@@ -47,15 +47,21 @@ describe('option storeTimeout', () => {
   });
 
   it('is refused at bootstrap, naming the option, when a catch-up could outlive maxStaleness', () => {
-    expect(() => configWith({ syncInterval: 1, maxStaleness: 3, storeTimeout: 3 })).toThrow(/option "storeTimeout" \(3\) plus "syncInterval" \(1\) exceeds "maxStaleness" \(3\)/);
-    expect(() => configWith({ storeTimeout: 0 })).toThrow(/option "storeTimeout" must be a positive whole number of seconds/);
+    expect(() => configWith({ syncInterval: 1, maxStaleness: 3, storeTimeout: 3 })).toThrow(
+      /option "storeTimeout" \(3\) plus "syncInterval" \(1\) exceeds "maxStaleness" \(3\)/,
+    );
+    expect(() => configWith({ storeTimeout: 0 })).toThrow(
+      /option "storeTimeout" must be a positive whole number of seconds/,
+    );
     expect(() => configWith({ storeTimeout: 1.5 })).toThrow(/option "storeTimeout"/);
   });
 });
 
 describe('withStoreTimeout', () => {
   it('gives up on a call that does not answer, naming it', async () => {
-    await expect(withStoreTimeout(never(), 0.05, 'a test call')).rejects.toThrow(new StoreTimeoutError('a test call', 0.05));
+    await expect(withStoreTimeout(never(), 0.05, 'a test call')).rejects.toThrow(
+      new StoreTimeoutError('a test call', 0.05),
+    );
   });
 
   it('passes an answer or an error through', async () => {
@@ -69,7 +75,10 @@ describe('calls on the revocation path against a store that hangs', () => {
   beforeAll(() => {
     Logger.overrideLogger(testLogs);
   });
-  testLogs.expect(/^revocation catch-up failed .*did not answer within 1 s \(storeTimeout\)$/, /^could not write session activity: .*did not answer within 1 s \(storeTimeout\)$/);
+  testLogs.expect(
+    /^revocation catch-up failed .*did not answer within 1 s \(storeTimeout\)$/,
+    /^could not write session activity: .*did not answer within 1 s \(storeTimeout\)$/,
+  );
 
   it('a catch-up gives up after storeTimeout, and the next one asks again', async () => {
     const store = hangingStore();
@@ -116,8 +125,10 @@ describe('closeHungConnections', () => {
     jest.restoreAllMocks();
   });
 
-  const fakeSource = (options: Record<string, unknown>) => ({ options, subscribers: [] as EntitySubscriberInterface[] }) as unknown as DataSource;
-  const failed = (error: unknown, databaseConnection: object) => ({ success: false, error, queryRunner: { databaseConnection } }) as never;
+  const fakeSource = (options: Record<string, unknown>) =>
+    ({ options, subscribers: [] as EntitySubscriberInterface[] }) as unknown as DataSource;
+  const failed = (error: unknown, databaseConnection: object) =>
+    ({ success: false, error, queryRunner: { databaseConnection } }) as never;
 
   it('closes a PostgreSQL connection whose query the driver gave up on, and no other', () => {
     const source = fakeSource({ type: 'postgres', connectTimeoutMS: 5000, extra: { query_timeout: 6000 } });
@@ -136,7 +147,9 @@ describe('closeHungConnections', () => {
     const source = fakeSource({ type: 'mariadb', enableQueryTimeout: true, maxQueryExecutionTime: 6000 });
     closeHungConnections(source);
     const destroy = jest.fn();
-    source.subscribers[0].afterQuery!(failed(Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }), { destroy }));
+    source.subscribers[0].afterQuery!(
+      failed(Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }), { destroy }),
+    );
     expect(destroy).toHaveBeenCalledTimes(1);
   });
 

@@ -24,9 +24,12 @@ describe('checkAccessToken', () => {
     expect(check(header, extra)).toBe(extra);
   });
 
-  it.each(['at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+Jwt'])('accepts typ "%s" (RFC 9068, any case)', (typ) => {
-    expect(check({ ...header, typ }, claims)).toEqual(claims);
-  });
+  it.each(['at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+Jwt'])(
+    'accepts typ "%s" (RFC 9068, any case)',
+    (typ) => {
+      expect(check({ ...header, typ }, claims)).toEqual(claims);
+    },
+  );
 
   describe('the header', () => {
     it.each<[string, unknown]>([
@@ -101,7 +104,7 @@ describe('checkAccessToken', () => {
     });
   });
 
-  describe('the registered claims, by jsonwebtoken\'s rules', () => {
+  describe("the registered claims, by jsonwebtoken's rules", () => {
     it.each<[string, Record<string, unknown>]>([
       ['an exp passed by the clock tolerance', { iat: NOW - 600, exp: NOW - 5 }],
       ['an exp long past', { iat: NOW - 2000, exp: NOW - 1100 }],
@@ -112,8 +115,13 @@ describe('checkAccessToken', () => {
     });
 
     it('with an issuer configured: only that iss', () => {
-      const withIssuer = JwtRevocationConfig.from({ signing: { secret: TEST_SECRET }, accessTokenTtl: 900, issuer: 'https://issuer.example' });
-      const verify = (patch: Record<string, unknown>) => () => checkAccessToken(header, withClaims(patch), withIssuer, NOW);
+      const withIssuer = JwtRevocationConfig.from({
+        signing: { secret: TEST_SECRET },
+        accessTokenTtl: 900,
+        issuer: 'https://issuer.example',
+      });
+      const verify = (patch: Record<string, unknown>) => () =>
+        checkAccessToken(header, withClaims(patch), withIssuer, NOW);
       expect(verify({ iss: 'https://issuer.example' })).not.toThrow();
       expect(verify({})).toThrow(InvalidTokenException);
       expect(verify({ iss: 'https://attacker.example' })).toThrow(InvalidTokenException);
@@ -121,8 +129,13 @@ describe('checkAccessToken', () => {
     });
 
     it('with audiences configured: some aud of the token is one of them', () => {
-      const withAudience = JwtRevocationConfig.from({ signing: { secret: TEST_SECRET }, accessTokenTtl: 900, audience: ['api', 'admin'] });
-      const verify = (patch: Record<string, unknown>) => () => checkAccessToken(header, withClaims(patch), withAudience, NOW);
+      const withAudience = JwtRevocationConfig.from({
+        signing: { secret: TEST_SECRET },
+        accessTokenTtl: 900,
+        audience: ['api', 'admin'],
+      });
+      const verify = (patch: Record<string, unknown>) => () =>
+        checkAccessToken(header, withClaims(patch), withAudience, NOW);
       expect(verify({ aud: 'api' })).not.toThrow();
       expect(verify({ aud: ['other', 'admin'] })).not.toThrow();
       expect(verify({})).toThrow(InvalidTokenException);
@@ -131,7 +144,10 @@ describe('checkAccessToken', () => {
     });
 
     it('without an issuer or audience configured, iss and aud are not looked at', () => {
-      expect(check(header, withClaims({ iss: 'anyone', aud: 'anything' }))).toMatchObject({ iss: 'anyone', aud: 'anything' });
+      expect(check(header, withClaims({ iss: 'anyone', aud: 'anything' }))).toMatchObject({
+        iss: 'anyone',
+        aud: 'anything',
+      });
     });
   });
 
@@ -144,6 +160,10 @@ describe('checkAccessToken', () => {
     }
     expect(error).toBeInstanceOf(InvalidTokenException);
     expect((error as InvalidTokenException).getStatus()).toBe(401);
-    expect((error as InvalidTokenException).getResponse()).toEqual({ statusCode: 401, message: 'Invalid access token', error: 'Unauthorized' });
+    expect((error as InvalidTokenException).getResponse()).toEqual({
+      statusCode: 401,
+      message: 'Invalid access token',
+      error: 'Unauthorized',
+    });
   });
 });

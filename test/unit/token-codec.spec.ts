@@ -29,7 +29,12 @@ describe('TokenCodec', () => {
     });
 
     it('names the kid of the current key, and follows the ring when another key becomes current', () => {
-      const { codec, ring } = codecOf({ keys: [{ kid: 'one', secret: TEST_SECRET }, { kid: 'two', algorithm: 'ES256', privateKey: ec.privateKey }] });
+      const { codec, ring } = codecOf({
+        keys: [
+          { kid: 'one', secret: TEST_SECRET },
+          { kid: 'two', algorithm: 'ES256', privateKey: ec.privateKey },
+        ],
+      });
       expect(decodePart(codec.sign(claims), 0)).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: 'one' });
       ring.use('two');
       expect(decodePart(codec.sign(claims), 0)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'two' });
@@ -44,7 +49,9 @@ describe('TokenCodec', () => {
     it('RS256 signatures are RSASSA-PKCS1-v1_5 with SHA-256 by the private key', () => {
       const { codec } = codecOf({ algorithm: 'RS256', privateKey: rsa.privateKey, kid: 'k' });
       const [header, payload, signature] = partsOf(codec.sign(claims));
-      expect(signature).toBe(cryptoSign('sha256', Buffer.from(`${header}.${payload}`), rsa.privateKey).toString('base64url'));
+      expect(signature).toBe(
+        cryptoSign('sha256', Buffer.from(`${header}.${payload}`), rsa.privateKey).toString('base64url'),
+      );
     });
   });
 
@@ -61,7 +68,12 @@ describe('TokenCodec', () => {
     });
 
     it('verifies a token of any live key, by its kid', () => {
-      const { codec, ring } = codecOf({ keys: [{ kid: 'old', secret: TEST_SECRET }, { kid: 'new', algorithm: 'RS256', privateKey: rsa.privateKey }] });
+      const { codec, ring } = codecOf({
+        keys: [
+          { kid: 'old', secret: TEST_SECRET },
+          { kid: 'new', algorithm: 'RS256', privateKey: rsa.privateKey },
+        ],
+      });
       const old = codec.sign(claims);
       ring.use('new');
       const fresh = codec.sign(claims);
@@ -70,7 +82,13 @@ describe('TokenCodec', () => {
     });
 
     it('null once the key is retired', () => {
-      const { codec, ring } = codecOf({ keys: [{ kid: 'new', secret: TEST_SECRET }, { kid: 'old', secret: `${TEST_SECRET}-old` }], current: 'old' });
+      const { codec, ring } = codecOf({
+        keys: [
+          { kid: 'new', secret: TEST_SECRET },
+          { kid: 'old', secret: `${TEST_SECRET}-old` },
+        ],
+        current: 'old',
+      });
       const token = codec.sign(claims);
       ring.use('new');
       expect(codec.verifySignature(token)).not.toBeNull();
@@ -91,18 +109,29 @@ describe('TokenCodec', () => {
     });
 
     it('null for a token signed with another secret, or for another key than its kid names', () => {
-      const { codec } = codecOf({ keys: [{ kid: 'a', secret: TEST_SECRET }, { kid: 'b', secret: `${TEST_SECRET}-b` }] });
-      expect(codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'a' }, claims, `${TEST_SECRET}-x`))).toBeNull();
+      const { codec } = codecOf({
+        keys: [
+          { kid: 'a', secret: TEST_SECRET },
+          { kid: 'b', secret: `${TEST_SECRET}-b` },
+        ],
+      });
+      expect(
+        codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'a' }, claims, `${TEST_SECRET}-x`)),
+      ).toBeNull();
       expect(codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'b' }, claims, TEST_SECRET))).toBeNull();
       // The control: the right secret for the kid passes.
-      expect(codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'a' }, claims, TEST_SECRET))).not.toBeNull();
+      expect(
+        codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'a' }, claims, TEST_SECRET)),
+      ).not.toBeNull();
     });
 
     it('null for an unknown kid, an alg the key does not use, or alg none', () => {
       const { codec } = codecOf({ secret: TEST_SECRET });
       expect(codec.verifySignature(forge({ alg: 'HS256', typ: 'at+jwt', kid: 'x' }, claims, TEST_SECRET))).toBeNull();
       const hs384 = `${b64({ alg: 'HS384', typ: 'at+jwt' })}.${b64(claims)}`;
-      expect(codec.verifySignature(`${hs384}.${createHmac('sha384', TEST_SECRET).update(hs384).digest('base64url')}`)).toBeNull();
+      expect(
+        codec.verifySignature(`${hs384}.${createHmac('sha384', TEST_SECRET).update(hs384).digest('base64url')}`),
+      ).toBeNull();
       expect(codec.verifySignature(forge({ alg: 'none', typ: 'at+jwt' }, claims, null))).toBeNull();
       expect(codec.verifySignature(`${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.x`)).toBeNull();
     });
@@ -110,7 +139,10 @@ describe('TokenCodec', () => {
     it('null for an ES256 signature in DER, and for the all-zero signature', () => {
       const { codec } = codecOf({ algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' });
       const [header, payload] = partsOf(codec.sign(claims));
-      const der = cryptoSign('sha256', Buffer.from(`${header}.${payload}`), { key: ec.privateKey, dsaEncoding: 'der' }).toString('base64url');
+      const der = cryptoSign('sha256', Buffer.from(`${header}.${payload}`), {
+        key: ec.privateKey,
+        dsaEncoding: 'der',
+      }).toString('base64url');
       expect(codec.verifySignature(`${header}.${payload}.${der}`)).toBeNull();
       expect(codec.verifySignature(`${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`)).toBeNull();
     });

@@ -75,7 +75,9 @@ describe('createTokenExtractor', () => {
     const extract = extractorWith({ tokenFrom: { header: true, cookie: 'at' } });
 
     it('the header first, the cookie when the header has no Bearer token', () => {
-      expect(extract({ authorization: 'Bearer from.the.header', cookie: 'at=from.the.cookie' })).toBe('from.the.header');
+      expect(extract({ authorization: 'Bearer from.the.header', cookie: 'at=from.the.cookie' })).toBe(
+        'from.the.header',
+      );
       expect(extract({ cookie: 'at=from.the.cookie' })).toBe('from.the.cookie');
       expect(extract({ authorization: 'Basic dXNlcjpwdw==', cookie: 'at=from.the.cookie' })).toBe('from.the.cookie');
     });

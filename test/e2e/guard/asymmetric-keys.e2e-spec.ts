@@ -9,9 +9,16 @@ import { appForSuite } from '../../support/suite-app.js';
 import { eachAdapter } from '../../support/test-app.js';
 
 /** A JWS signed properly with an asymmetric key: P1363 (r||s) for ES256 unless DER is asked for. */
-function asymmetricToken(algorithm: AsymmetricAlgorithm, header: object, payload: object, key: KeyObject, der = false): string {
+function asymmetricToken(
+  algorithm: AsymmetricAlgorithm,
+  header: object,
+  payload: object,
+  key: KeyObject,
+  der = false,
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
-  const signingKey = algorithm === 'ES256' ? { key, dsaEncoding: der ? ('der' as const) : ('ieee-p1363' as const) } : key;
+  const signingKey =
+    algorithm === 'ES256' ? { key, dsaEncoding: der ? ('der' as const) : ('ieee-p1363' as const) } : key;
   return `${input}.${cryptoSign('sha256', Buffer.from(input), signingKey).toString('base64url')}`;
 }
 
@@ -21,7 +28,13 @@ eachAdapter('asymmetric signing keys', (adapter) => {
     const other = keyPair(algorithm);
     const running = appForSuite(() =>
       startGuardApp(
-        { signing: { algorithm, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, kid: 'key-1' } },
+        {
+          signing: {
+            algorithm,
+            privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+            kid: 'key-1',
+          },
+        },
         { adapter, controllers: [WhoController] },
       ),
     );
@@ -42,15 +55,24 @@ eachAdapter('asymmetric signing keys', (adapter) => {
     });
 
     it('sanity: re-signing the same header and claims with the same key gives 200', async () => {
-      await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, privateKey))).expect(200);
+      await running.http
+        .get('/who')
+        .set(bearer(asymmetricToken(algorithm, header, claims, privateKey)))
+        .expect(200);
     });
 
     it('a token naming another kid, properly signed with the same key, is 401', async () => {
-      expect401(await running.http.get('/who').set(bearer(asymmetricToken(algorithm, { ...header, kid: 'key-2' }, claims, privateKey))));
+      expect401(
+        await running.http
+          .get('/who')
+          .set(bearer(asymmetricToken(algorithm, { ...header, kid: 'key-2' }, claims, privateKey))),
+      );
     });
 
     it('a token with the right kid signed by another key pair is 401', async () => {
-      expect401(await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, other.privateKey))));
+      expect401(
+        await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, other.privateKey))),
+      );
     });
 
     it('algorithm confusion: HS256 signed with the PEM public key as HMAC secret is 401', async () => {
@@ -72,7 +94,9 @@ eachAdapter('asymmetric signing keys', (adapter) => {
 
     if (algorithm === 'ES256') {
       it('an ES256 signature in DER instead of r||s is 401', async () => {
-        expect401(await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, privateKey, true))));
+        expect401(
+          await running.http.get('/who').set(bearer(asymmetricToken(algorithm, header, claims, privateKey, true))),
+        );
       });
 
       it('the "psychic signature" (r = s = 0, CVE-2022-21449) is 401', async () => {

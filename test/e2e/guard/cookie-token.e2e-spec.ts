@@ -9,7 +9,10 @@ import { eachAdapter } from '../../support/test-app.js';
 eachAdapter('access token from a cookie', (adapter) => {
   describe('token from a cookie only: tokenFrom { header: false, cookie: "at" }', () => {
     const running = appForSuite(() =>
-      startGuardApp({ signing: { secret: TEST_SECRET }, tokenFrom: { header: false, cookie: 'at' } }, { adapter, controllers: [WhoController] }),
+      startGuardApp(
+        { signing: { secret: TEST_SECRET }, tokenFrom: { header: false, cookie: 'at' } },
+        { adapter, controllers: [WhoController] },
+      ),
     );
     let token: string;
     beforeAll(async () => {

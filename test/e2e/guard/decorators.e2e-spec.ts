@@ -47,15 +47,18 @@ eachAdapter('guard decorators', (adapter) => {
       expect(res.body).toEqual({ sid: issued.sessionId, sub: 'claims-user', jti: issued.jti, ver: 0 });
     });
 
-    it.each(['logout-throws', 'logout-rejects'])('a @Logout() handler that fails (%s) revokes nothing', async (route) => {
-      const issued = await tokensOf(running).issue('fail-user');
-      const res = await running.http.post(`/h/${route}`).set(bearer(issued.accessToken));
-      expect(res.status).toBe(400);
-      await running.http.get('/h/claims').set(bearer(issued.accessToken)).expect(200);
-      const session = await tokensOf(running).findSession(issued.sessionId);
-      expect(session?.revokedAt).toBeNull();
-      expect(await tokensOf(running).refresh(issued.refreshToken)).toMatchObject({ sessionId: issued.sessionId });
-    });
+    it.each(['logout-throws', 'logout-rejects'])(
+      'a @Logout() handler that fails (%s) revokes nothing',
+      async (route) => {
+        const issued = await tokensOf(running).issue('fail-user');
+        const res = await running.http.post(`/h/${route}`).set(bearer(issued.accessToken));
+        expect(res.status).toBe(400);
+        await running.http.get('/h/claims').set(bearer(issued.accessToken)).expect(200);
+        const session = await tokensOf(running).findSession(issued.sessionId);
+        expect(session?.revokedAt).toBeNull();
+        expect(await tokensOf(running).refresh(issued.refreshToken)).toMatchObject({ sessionId: issued.sessionId });
+      },
+    );
 
     it('a @Logout() handler that succeeds revokes the session (and only it)', async () => {
       const phone = await tokensOf(running).issue('ok-user');

@@ -83,7 +83,11 @@ eachAdapter('which routes the guard covers', (adapter) => {
     const running = appForSuite(() =>
       startGuardApp(
         { signing: { secret: TEST_SECRET } },
-        { adapter, controllers: [AllPublicController, MixedController], providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }] },
+        {
+          adapter,
+          controllers: [AllPublicController, MixedController],
+          providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
+        },
       ),
     );
 

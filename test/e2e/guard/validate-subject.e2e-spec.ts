@@ -25,14 +25,20 @@ eachAdapter('validateSubject', (adapter) => {
     };
 
     const running = appForSuite(() =>
-      startGuardApp({ signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 }, { adapter, controllers: [WhoController] }),
+      startGuardApp(
+        { signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 0 },
+        { adapter, controllers: [WhoController] },
+      ),
     );
 
     const tokenFor = async (subject: string) => (await tokensOf(running).issue(subject)).accessToken;
 
     it('a subject the hook refuses gets 401; others get 200', async () => {
       expect401(await running.http.get('/who').set(bearer(await tokenFor('blocked'))));
-      const res = await running.http.get('/who').set(bearer(await tokenFor('alice'))).expect(200);
+      const res = await running.http
+        .get('/who')
+        .set(bearer(await tokenFor('alice')))
+        .expect(200);
       expect(res.body.sub).toBe('alice');
     });
 
@@ -53,15 +59,20 @@ eachAdapter('validateSubject', (adapter) => {
       expect(asked.filter((s) => s === 'carol')).toHaveLength(3);
     });
 
-    it.each(['boom', 'boom-async'])('a hook that fails with a plain Error (%s) gives 503, never 500, and leaks nothing', async (subject) => {
-      const res = await running.http.get('/who').set(bearer(await tokenFor(subject)));
-      expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ statusCode: 503 });
-      expect(JSON.stringify(res.body)).not.toMatch(/leak|database|async failure|stack|at /i);
-      // What went wrong goes to the log instead.
-      const reason = subject === 'boom' ? 'database is down: do not leak this' : 'async failure: do not leak this';
-      expect(testLogs.take(/^token check failed/)).toEqual([{ level: 'error', context: 'JwtRevocation', message: `token check failed: ${reason}` }]);
-    });
+    it.each(['boom', 'boom-async'])(
+      'a hook that fails with a plain Error (%s) gives 503, never 500, and leaks nothing',
+      async (subject) => {
+        const res = await running.http.get('/who').set(bearer(await tokenFor(subject)));
+        expect(res.status).toBe(503);
+        expect(res.body).toMatchObject({ statusCode: 503 });
+        expect(JSON.stringify(res.body)).not.toMatch(/leak|database|async failure|stack|at /i);
+        // What went wrong goes to the log instead.
+        const reason = subject === 'boom' ? 'database is down: do not leak this' : 'async failure: do not leak this';
+        expect(testLogs.take(/^token check failed/)).toEqual([
+          { level: 'error', context: 'JwtRevocation', message: `token check failed: ${reason}` },
+        ]);
+      },
+    );
 
     it('a hook that throws an HttpException keeps its status (403 here)', async () => {
       const res = await running.http.get('/who').set(bearer(await tokenFor('forbidden')));
