@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   CredentialsChangedException,
