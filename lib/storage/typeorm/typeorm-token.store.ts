@@ -1,8 +1,9 @@
-import { In, IsNull, LessThan, MoreThan, Not, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { In, IsNull, LessThan, MoreThan, Not, type DataSource } from 'typeorm';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import { chunks, RevocationRows } from './revocation-rows.js';
 import { rowLock, transaction } from './transactions.js';
 import { TypeOrmReads } from './typeorm-reads.js';
+import { rotate, withVersion } from './typeorm-rotation.js';
 import { TypeOrmSweep } from './typeorm-sweep.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
@@ -21,15 +22,6 @@ import {
   type RotationRequest,
   type RotationResult,
 } from '../token-store.interface.js';
-
-/** Thrown inside a refresh transaction that lost the race for its token, to roll it back. */
-class RotationLost extends Error {}
-
-/** Token rows as written: the subject's version is read in the writing transaction. */
-function withVersion(tokens: Omit<TokenRecord, 'subjectVersion'>[], subjectVersion: number) {
-  // TypeORM's deep-partial type cannot see through the JSON column's transformer.
-  return tokens.map((token) => ({ ...token, subjectVersion })) as QueryDeepPartialEntity<TokenRecord>[];
-}
 
 /**
  * The default store: the host's TypeORM data source, on SQLite, PostgreSQL or
@@ -72,72 +64,12 @@ export class TypeOrmTokenStore extends TokenStore {
     return row?.epoch ?? 0;
   }
 
-  async rotate(request: RotationRequest): Promise<RotationResult> {
-    // A call that loses the race for a token rolls back and looks again: it
-    // then sees the token spent by the winner, with the winner's successors.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.rotateInTransaction(request);
-      } catch (error) {
-        if (!(error instanceof RotationLost) || attempt === 3) {
-          if (error instanceof RotationLost) return { outcome: 'invalid' };
-          throw error;
-        }
-      }
-    }
+  rotate(request: RotationRequest): Promise<RotationResult> {
+    return rotate(this.dataSource, this.entities, this.rows, request);
   }
 
   findRefreshToken(tokenHash: string): Promise<TokenRecord | null> {
     return this.dataSource.manager.findOne(this.entities.tokenLog, { where: { tokenHash, tokenType: 'refresh' } });
-  }
-
-  private rotateInTransaction(request: RotationRequest): Promise<RotationResult> {
-    const { tokenLog, session } = this.entities;
-    return transaction(this.dataSource, async (em): Promise<RotationResult> => {
-      const presented = await em.findOne(tokenLog, { where: { tokenHash: request.tokenHash, tokenType: 'refresh' } });
-      if (!presented) return { outcome: 'invalid' };
-      const current = await em.findOneBy(session, { sessionId: presented.sessionId });
-      if (!current) return { outcome: 'invalid' };
-      // Spent comes before expired: a stolen token replayed after its expiry is still evidence of theft.
-      if (presented.spentAt !== null) {
-        const successors = await em.find(tokenLog, { where: { parentJti: presented.jti } });
-        return { outcome: 'spent', presented, successors, session: current };
-      }
-      if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
-      // Issued under an older token version: it outlived a logout everywhere it raced, and refreshes nothing.
-      const version = await this.rows.subjectVersion(em, presented.subject);
-      if (presented.subjectVersion < version) return { outcome: 'invalid' };
-      const next = request.next(presented, current);
-      // Taking the session row first (locked until commit on PostgreSQL and
-      // MariaDB) orders this refresh against a concurrent revoke of the
-      // session; its lifetime and idle limits are checked in the same step.
-      const live = await em.update(
-        session,
-        {
-          sessionId: presented.sessionId,
-          revokedAt: IsNull(),
-          ...(request.createdAfter !== null ? { createdAt: MoreThan(request.createdAfter) } : {}),
-          ...(request.seenAfter !== null ? { lastSeenAt: MoreThan(request.seenAfter) } : {}),
-        },
-        {
-          lastSeenAt: request.now,
-          expiresAt: Math.max(...next.map((t) => t.expiresAt)),
-          userAgent: request.userAgent,
-          ip: request.ip,
-        },
-      );
-      if (!live.affected) return { outcome: 'invalid' };
-      // Only one of several concurrent refreshes with the same token spends it.
-      const spent = await em.update(
-        tokenLog,
-        { jti: presented.jti, spentAt: IsNull(), revokedAt: IsNull() },
-        { spentAt: request.now },
-      );
-      // Lost the race: roll back the session update made above.
-      if (!spent.affected) throw new RotationLost();
-      await em.insert(tokenLog, withVersion(next, version));
-      return { outcome: 'rotated', subjectVersion: version };
-    });
   }
 
   async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
