@@ -69,6 +69,13 @@ eachDatabase('refresh tokens (service level)', (database) => {
           await sleep(450);
           pair = await tokens.refresh(pair.refreshToken);
         }
+        // exp is whole seconds, so a token issued late in a second has little of its 1 s left:
+        // refresh once more just after a second begins, well within the idle timeout, and probe that one.
+        const inSecond = Date.now() % 1000;
+        if (inSecond > 500) {
+          await sleep(1020 - inSecond);
+          pair = await tokens.refresh(pair.refreshToken);
+        }
         expect(await probe(app, pair.accessToken)).toBe(200);
       });
 
