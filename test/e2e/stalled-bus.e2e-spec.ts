@@ -6,9 +6,16 @@ import { databaseOptions } from '../../sample/config.js';
 import { tempSqliteDatabase } from '../support/databases.js';
 import { testLogs } from '../support/logs.js';
 import { bootModule, claimsOf, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor } from '../support/stall-helpers.js';
+import {
+  closeWithin,
+  getMe,
+  guardedApp,
+  proxyFor,
+  stallUntilNoticed,
+  untilBus,
+  untilStatus,
+} from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { sleep, within } from '../support/time.js';
 
 /**
  * The bus's own connection goes silent (the proxy's "stall"): a LISTEN
@@ -68,30 +75,11 @@ suite('stalled LISTEN connection [postgres]', 'postgres', () => {
       const { accessToken } = await direct.tokens.issue('listen-user');
       expect((await getMe(app, accessToken)).status).toBe(200);
 
-      proxy.stall();
-      try {
-        await within(
-          NOTICED_MS,
-          () => sync.status().busConnected,
-          (connected) => !connected,
-        );
-        await sleep(2000); // a reconnection or two fails against the stall
-      } finally {
-        proxy.restore();
-      }
-      await within(
-        BACK_MS,
-        () => sync.status().busConnected,
-        (connected) => connected,
-      );
+      await stallUntilNoticed(proxy, sync, NOTICED_MS);
+      await untilBus(sync, true, BACK_MS);
       // Revoked on the other instance: NOTIFY brings it here on the new LISTEN connection.
       expect(await direct.tokens.revoke(accessToken)).toBe(true);
-      await within(
-        SYNC_INTERVAL * 1000 + 1000,
-        () => getMe(app, accessToken),
-        (r) => r.status === 401,
-        (r) => `${r.status}`,
-      );
+      await untilStatus(app, accessToken, 401, SYNC_INTERVAL * 1000 + 1000);
     } finally {
       proxy.restore();
       await closeWithin(app);
@@ -117,30 +105,12 @@ suite('stalled Redis subscriber', 'redis', () => {
     const app = await guardedApp(tempSqliteDatabase('jwt-revocation-stalled-'), { ...timing, redis: proxied });
     try {
       const sync = app.app.get(RevocationSync);
-      await within(
-        BACK_MS,
-        () => sync.status().busConnected,
-        (connected) => connected,
-      );
+      await untilBus(sync, true, BACK_MS);
       const { accessToken } = await app.app.get(TokenLogService).issue('redis-user');
       expect((await getMe(app, accessToken)).status).toBe(200);
 
-      proxy.stall();
-      try {
-        await within(
-          NOTICED_MS,
-          () => sync.status().busConnected,
-          (connected) => !connected,
-        );
-        await sleep(2000);
-      } finally {
-        proxy.restore();
-      }
-      await within(
-        BACK_MS,
-        () => sync.status().busConnected,
-        (connected) => connected,
-      );
+      await stallUntilNoticed(proxy, sync, NOTICED_MS);
+      await untilBus(sync, true, BACK_MS);
       // A revocation published by another instance reaches this one through the new subscriber connection.
       const claims = claimsOf(accessToken);
       const event = {
@@ -151,12 +121,7 @@ suite('stalled Redis subscriber', 'redis', () => {
         at: Date.now(),
       };
       await publisher.publish('jwt_revocation_event', JSON.stringify(event));
-      await within(
-        1000,
-        () => getMe(app, accessToken),
-        (r) => r.status === 401,
-        (r) => `${r.status}`,
-      );
+      await untilStatus(app, accessToken, 401, 1000);
     } finally {
       proxy.restore();
       await closeWithin(app);

@@ -4,9 +4,9 @@ import { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { databaseOptions } from '../../sample/config.js';
 import { testLogs, typeOrmLogs } from '../support/logs.js';
 import { bootModule, type ModuleApp } from '../support/module-app.js';
-import { closeWithin, getMe, guardedApp, proxyFor, type Reply } from '../support/stall-helpers.js';
+import { closeWithin, getMe, guardedApp, proxyFor, untilStatus } from '../support/stall-helpers.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { sleep, within } from '../support/time.js';
+import { sleep } from '../support/time.js';
 
 /**
  * A database that accepts connections and never answers (a hung server, a
@@ -46,7 +46,6 @@ const env = {
   postgres: process.env.TEST_POSTGRES_URL,
   mariadb: process.env.TEST_MYSQL_URL?.replace(/^mysql:/, 'mariadb:'),
 };
-const show = (reply: Reply) => `${reply.status}`;
 
 for (const name of ['postgres', 'mariadb'] as const) {
   const url = env[name];
@@ -89,12 +88,7 @@ for (const name of ['postgres', 'mariadb'] as const) {
         proxy.stall();
         const stalledAt = Date.now();
         try {
-          await within(
-            (MAX_STALENESS + SYNC_INTERVAL + STORE_TIMEOUT + 1) * 1000,
-            () => getMe(app, accessToken),
-            (r) => r.status === 503,
-            show,
-          );
+          await untilStatus(app, accessToken, 503, (MAX_STALENESS + SYNC_INTERVAL + STORE_TIMEOUT + 1) * 1000);
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
           await sleep(STALL_MS - (Date.now() - stalledAt));
           expect(await getMe(app, accessToken)).toMatchObject({ status: 503, body: STALE });
@@ -104,12 +98,7 @@ for (const name of ['postgres', 'mariadb'] as const) {
           proxy.restore();
         }
         // Within the bound: a catch-up that still waited on the stall gives up, the next one finds a working connection.
-        const took = await within(
-          RECOVERY_BOUND_MS + 5000,
-          () => getMe(app, accessToken),
-          (r) => r.status === 200,
-          show,
-        );
+        const took = await untilStatus(app, accessToken, 200, RECOVERY_BOUND_MS + 5000);
         expect(took).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
         expect(app.app.get(RevocationSync).status().fresh).toBe(true);
       } finally {
@@ -141,12 +130,7 @@ for (const name of ['postgres', 'mariadb'] as const) {
         } finally {
           proxy.restore();
         }
-        await within(
-          RECOVERY_BOUND_MS,
-          () => getMe(app, unseen),
-          (r) => r.status === 200,
-          show,
-        );
+        await untilStatus(app, unseen, 200, RECOVERY_BOUND_MS);
         // Each look-up from here on reaches the database. None may land on a connection that hung in the
         // stall: not while the driver still waits on it, nor once the driver gave up and the pool has it back.
         const failures: string[] = [];

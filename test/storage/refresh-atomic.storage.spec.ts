@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import type { IssuedTokens } from 'nestjs-jwt-revocation';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
-import { bootProbeApp, probe } from '../support/probe-app.js';
+import { bootProbeApp, expectOnePair, probe } from '../support/probe-app.js';
 import { appForSuite } from '../support/suite-app.js';
 import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
@@ -23,13 +22,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
       const tokens = tokensOf(app);
       const first = await tokens.issue('atomic.hank');
       const results = await Promise.allSettled(Array.from({ length: 12 }, () => tokens.refresh(first.refreshToken)));
-      const failures = results
-        .filter((r) => r.status === 'rejected')
-        .map((r) => String((r as PromiseRejectedResult).reason));
-      expect(failures).toEqual([]);
-      const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
-      expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
-      expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+      const pairs = expectOnePair(results);
 
       const rows = await rowsOf(app, first.sessionId);
       expect(rows.filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
@@ -51,14 +44,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
           const calls = Array.from({ length: 10 }, (_, i) =>
             tokensOf(i % 2 === 0 ? app : twin!).refresh(first.refreshToken),
           );
-          const results = await Promise.allSettled(calls);
-          const failures = results
-            .filter((r) => r.status === 'rejected')
-            .map((r) => String((r as PromiseRejectedResult).reason));
-          expect(failures).toEqual([]);
-          const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
-          expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
-          expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+          const pairs = expectOnePair(await Promise.allSettled(calls));
           expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
           expect((await rowsOf(app, first.sessionId)).filter((r) => r.tokenType === 'access')).toHaveLength(2);
           expect(await probe(twin!, pairs[0].accessToken)).toBe(200);

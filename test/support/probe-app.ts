@@ -54,6 +54,18 @@ export async function expectDead(app: INestApplication, pair: IssuedTokens): Pro
   expect((await refreshRowOf(app, pair.refreshToken)).revokedAt).not.toBeNull();
 }
 
+/** Parallel refreshes of one token: none failed, and every caller got the same pair. Returns the pairs. */
+export function expectOnePair(results: PromiseSettledResult<IssuedTokens>[]): IssuedTokens[] {
+  const failures = results
+    .filter((r) => r.status === 'rejected')
+    .map((r) => String((r as PromiseRejectedResult).reason));
+  expect(failures).toEqual([]);
+  const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+  expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+  expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+  return pairs;
+}
+
 /** Every token event the app emits until `stop()`. */
 export function collect(app: INestApplication): { events: TokenEvent[]; stop: () => void } {
   const events: TokenEvent[] = [];

@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { CurrentSubject, RevocableJwtGuard, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import type { RevocationSync } from 'nestjs-jwt-revocation/testing';
 import { startGuardApp } from './guard-app.js';
 import { TEST_SECRET } from './keys.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
 import type { RunningTestApp } from './test-app.js';
-import { sleep } from './time.js';
+import { sleep, within } from './time.js';
 
 /** Helpers of the suites that stall a database or Redis behind a proxy (test/e2e/stalled-*.e2e-spec.ts). */
 
@@ -51,6 +52,36 @@ export async function getMe(app: RunningTestApp, token: string, hungMs = 8000): 
     return { status: res.status, body: text ? JSON.parse(text) : {}, ms: Date.now() - started };
   } catch {
     return { status: 'hung', body: {}, ms: Date.now() - started };
+  }
+}
+
+/** GET /me with the token until it answers `status`; returns how long that took. */
+export function untilStatus(app: RunningTestApp, token: string, status: number, ms: number): Promise<number> {
+  return within(
+    ms,
+    () => getMe(app, token),
+    (reply) => reply.status === status,
+    (reply) => `${reply.status}`,
+  );
+}
+
+/** Until the bus says it is connected (`true`) or not (`false`). */
+export function untilBus(sync: RevocationSync, connected: boolean, ms: number): Promise<number> {
+  return within(
+    ms,
+    () => sync.status().busConnected,
+    (seen) => seen === connected,
+  );
+}
+
+/** Stalls the proxy until the bus notices, lets a reconnection or two fail against the stall, then lets connections through again. */
+export async function stallUntilNoticed(proxy: TcpProxy, sync: RevocationSync, ms: number): Promise<void> {
+  proxy.stall();
+  try {
+    await untilBus(sync, false, ms);
+    await sleep(2000);
+  } finally {
+    proxy.restore();
   }
 }
 
