@@ -207,7 +207,7 @@ eachDatabase('token archive', (database) => {
 
     it('a sweeper killed with SIGKILL mid-sweep leaves every row in exactly one table, and a rerun finishes', async () => {
       const before = await counts(source);
-      const cli = new URL('../../dist/archive/archive.cli.js', import.meta.url).pathname;
+      const cli = new URL('../../dist/esm/archive/archive.cli.js', import.meta.url).pathname;
       const child: ChildProcess = spawn(process.execPath, [cli, '--batch-size', '100'], {
         env: { ...process.env, DATABASE_URL: url },
         stdio: 'ignore',
