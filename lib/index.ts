@@ -42,3 +42,4 @@ export { InvalidTokenException } from './errors/invalid-token.exception.js';
 export { StaleStateException } from './errors/stale-state.exception.js';
 export { StoreTimeoutError } from './errors/store-timeout.error.js';
 export { CredentialsChangedException } from './errors/credentials-changed.exception.js';
+export { UnsupportedPeerError } from './errors/unsupported-peer.error.js';

@@ -15,6 +15,7 @@ import { RevocationSync } from './propagation/revocation-sync.js';
 import { TokenEvents } from './tokens/token-events.js';
 import { TokenLogService } from './tokens/token-log.service.js';
 import { TokenStore } from './storage/token-store.interface.js';
+import { assertSupportedPeers } from './internal/peer-versions.js';
 
 /**
  * `JwtRevocationModule.forRoot({ signing: { secret } })`, or `forRootAsync`
@@ -32,6 +33,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
   }
 
   private static complete(definition: DynamicModule, extras: JwtRevocationModuleExtras): DynamicModule {
+    assertSupportedPeers(!extras.store);
     // A store of the app's own needs no entities and no data source.
     const entities = extras.store ? null : jwtRevocationEntitySet(extras.tableNames);
     return {

@@ -26,6 +26,7 @@ export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';
 export { INVALID_TOKEN_CHALLENGE } from '../errors/invalid-token.exception.js';
+export { installedVersion, SUPPORTED_PEERS, unsupportedPeer } from '../internal/peer-versions.js';
 export { InMemoryTokenStore } from '../storage/in-memory/in-memory-token.store.js';
 export {
   tokenStoreContract,
