@@ -15,7 +15,12 @@ import { RevocationSync } from './propagation/revocation-sync.js';
 import { TokenEvents } from './tokens/token-events.js';
 import { TokenLogService } from './tokens/token-log.service.js';
 import { TokenStore } from './storage/token-store.interface.js';
+import { OWN_URL } from './internal/own-location.js';
+import { registerCopy } from './internal/loaded-copies.js';
 import { assertSupportedPeers } from './internal/peer-versions.js';
+
+// Before any app uses this copy: a second copy warns as it loads.
+registerCopy(OWN_URL);
 
 /**
  * `JwtRevocationModule.forRoot({ signing: { secret } })`, or `forRootAsync`
