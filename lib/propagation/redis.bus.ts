@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
+import { loadOptional } from '../internal/optional-dependency.js';
 import { parseEvent } from './event-message.js';
 import type { BusHandlers, RevocationBus } from './revocation-bus.interface.js';
 
@@ -53,7 +54,7 @@ export class RedisBus implements RevocationBus {
   async start(handlers: BusHandlers): Promise<void> {
     const timeouts = { connectTimeout: this.timeout * 1000, socketTimeout: this.timeout * 1000 };
     if (typeof this.redis === 'string') {
-      const { Redis } = (await import('ioredis')) as unknown as {
+      const { Redis } = (await loadOptional('ioredis', 'redis', () => import('ioredis'))) as unknown as {
         Redis: new (url: string, options: object) => RedisClientLike;
       };
       // Fail fast while Redis is down: the revocation is already durable, and the catch-up carries it.
