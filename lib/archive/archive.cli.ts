@@ -9,7 +9,7 @@
 import { DataSource } from 'typeorm';
 import { parseArgs } from 'node:util';
 import { ArchiveSweeper } from './archive-sweeper.js';
-import { dataSourceOptionsFromUrl } from '../storage/typeorm/database-url.js';
+import { assertDatabaseDriver, dataSourceOptionsFromUrl } from '../storage/typeorm/database-url.js';
 import { jwtRevocationEntities, jwtRevocationEntitySet } from '../storage/typeorm/entities/jwt-revocation.entities.js';
 import { JwtRevocationDefaults } from '../config/jwt-revocation.defaults.js';
 import { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
@@ -60,7 +60,9 @@ async function main(): Promise<number> {
     // Revocation events are kept this long (plus margins): give the app's own value.
     accessTokenTtl: whole('access-token-ttl', values['access-token-ttl'], defaults.accessTokenTtl)!,
   };
-  const source = new DataSource({ ...dataSourceOptionsFromUrl(url), entities: jwtRevocationEntities(tableNames) });
+  const options = dataSourceOptionsFromUrl(url);
+  assertDatabaseDriver(url);
+  const source = new DataSource({ ...options, entities: jwtRevocationEntities(tableNames) });
   await source.initialize();
   try {
     const store = new TypeOrmTokenStore(source, jwtRevocationEntitySet(tableNames));

@@ -29,6 +29,7 @@ export { INVALID_TOKEN_CHALLENGE } from '../errors/invalid-token.exception.js';
 export { installedVersion, SUPPORTED_PEERS, unsupportedPeer } from '../internal/peer-versions.js';
 export { DUAL_PACKAGE_WARNING, LOADED_COPIES, registerCopy } from '../internal/loaded-copies.js';
 export { loadOptional } from '../internal/optional-dependency.js';
+export { assertDatabaseDriver, assertDriverInstalled } from '../storage/typeorm/database-url.js';
 export { InMemoryTokenStore } from '../storage/in-memory/in-memory-token.store.js';
 export {
   tokenStoreContract,
