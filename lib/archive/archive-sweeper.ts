@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { revocationLookBack } from '../config/migration-options.js';
 import { TokenStore } from '../storage/token-store.interface.js';
 
 export type SweeperConfig = Pick<
@@ -10,6 +11,7 @@ export type SweeperConfig = Pick<
   | 'archiveRetention'
   | 'clockTolerance'
   | 'accessTokenTtl'
+  | 'migration'
 >;
 
 export interface ArchiveOptions {
@@ -113,8 +115,7 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         (n) => (result.purgedSessions += n),
       );
       // Events matter while a token they revoke can still be presented; after that, boot loads come from the tables.
-      const eventHorizon =
-        now - (this.config.accessTokenTtl + this.config.clockTolerance + this.config.archiveSafetyMargin) * 1000;
+      const eventHorizon = now - (revocationLookBack(this.config, now) + this.config.archiveSafetyMargin) * 1000;
       await drain(
         () => batches.purgeEvents(eventHorizon, batchSize),
         () => undefined,

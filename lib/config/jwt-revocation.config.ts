@@ -1,6 +1,7 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
 import type { JwtRevocationModuleOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
 import { JwtRevocationDefaults } from './jwt-revocation.defaults.js';
+import { resolveMigration, type ResolvedMigration } from './migration-options.js';
 import { resolveSigning, type ResolvedSigning } from './signing-keys.js';
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -9,6 +10,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'issuer',
   'audience',
   'validateSubject',
+  'migration',
   ...Object.keys(new JwtRevocationDefaults()),
 ]);
 
@@ -32,6 +34,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
   readonly audience?: string | string[];
   readonly validateSubject?: JwtRevocationModuleOptions['validateSubject'];
   readonly redis?: JwtRevocationModuleOptions['redis'];
+  /** The window for the app's existing tokens, when configured. */
+  readonly migration?: ResolvedMigration;
 
   private constructor(options: JwtRevocationModuleOptions) {
     super();
@@ -42,6 +46,7 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     Object.assign(this, explicit);
     this.keys = resolveSigning(options.signing);
     delete (this as { signing?: unknown }).signing;
+    this.migration = options.migration === undefined ? undefined : resolveMigration(options.migration);
     this.check(options);
   }
 

@@ -39,6 +39,45 @@ export interface KeySetOptions {
 
 export type SigningOptions = SigningKeyOptions | KeySetOptions;
 
+/** What the old signer may have used; `none` is not among them. */
+export type LegacyAlgorithm =
+  'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+
+/** How the tokens an app signed before adopting the module (with @nestjs/jwt or any signer) are verified. */
+export interface LegacyVerifyOptions {
+  /** The old HMAC secret (HS256, HS384, HS512). Give this or `publicKey`. */
+  secret?: string | Buffer | KeyObject;
+  /** The old signer's public key (RS*, PS*, ES*): PEM, DER buffer or KeyObject. */
+  publicKey?: string | Buffer | KeyObject;
+  /** The algorithms the old tokens use; any other, and `none`, is refused. */
+  algorithms: LegacyAlgorithm[];
+  /** Required on the old tokens when given. */
+  issuer?: string;
+  /** Required on the old tokens when given. */
+  audience?: string | string[];
+}
+
+/**
+ * A window in which the app's existing JWTs are still accepted, so adopting
+ * the module logs nobody out. Off unless given. See README "Adopting it in an
+ * app that already issues JWTs".
+ */
+export interface MigrationOptions {
+  /**
+   * Old tokens are accepted while `Date.now()` is before this: a Date, or an
+   * ISO 8601 string (a date, or a date and time with `Z` or an offset).
+   * Deploy time plus `maxTokenLifetime` is enough.
+   */
+  acceptUntil: Date | string;
+  /**
+   * The longest lifetime (`exp` - `iat`) the old signer gave its tokens,
+   * seconds. An old token claiming more is refused, and revocations are
+   * remembered that long while the window is open.
+   */
+  maxTokenLifetime: number;
+  verify: LegacyVerifyOptions;
+}
+
 export type RevocationMode = 'denylist' | 'allowlist';
 
 /** Where the guard looks for the access token. */
@@ -118,6 +157,11 @@ export interface JwtRevocationModuleOptions {
   archiveSafetyMargin?: number;
   /** Seconds after expiry after which archive rows are deleted. Default: kept forever. */
   archiveRetention?: number;
+  /**
+   * Accept the app's existing JWTs (no `jti`, `sid`, `ver`, `typ: at+jwt`)
+   * until `acceptUntil`. Off by default.
+   */
+  migration?: MigrationOptions;
   /** Reject tokens of deleted or blocked subjects. Return false (or throw an HttpException) to reject. */
   validateSubject?: (subject: string, token: VerifiedToken) => boolean | Promise<boolean>;
   /** How long a `validateSubject` answer is reused, seconds; 0 asks on every request. Default 30. */

@@ -17,6 +17,14 @@ export interface VerifiedToken {
   nbf?: number;
   iss?: string;
   aud?: string | string[];
-  /** Custom claims passed to `issue()`. */
+  /**
+   * True for a token the app signed before adopting the module, accepted in
+   * the `migration` window. Its `jti` and `sid` are both `legacy-` and the
+   * SHA-256 (base64url) of its signed part: stable for that token, and what
+   * `@Logout()` revokes. Its `ver` is 0, so any subject-wide revocation kills
+   * it. Its other claims are passed through. Never set on a token of ours.
+   */
+  legacy?: true;
+  /** Custom claims passed to `issue()` (for a legacy token: its own claims). */
   [claim: string]: unknown;
 }

@@ -8,29 +8,20 @@ import { StaleStateException } from '../errors/stale-state.exception.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { RevocationState } from '../revocation/revocation-state.js';
+import { MigrationWindow } from './migration-window.js';
 import { SessionActivity } from './session-activity.js';
 import { SubjectValidator } from './subject-validator.js';
 import { checkAccessToken } from '../tokens/token-claims.js';
-import { createTokenExtractor } from './token-extractor.js';
+import { createTokenExtractor, headerOf } from './token-extractor.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
-
-/** Reads `kid` and `alg` from a token's header without trusting anything else in it. */
-function headerOf(token: string): Record<string, unknown> | null {
-  const dot = token.indexOf('.');
-  if (dot <= 0) return null;
-  try {
-    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as unknown;
-    return header !== null && typeof header === 'object' ? (header as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * passport-jwt checks the signature (with the KeyObject the token's `kid`
  * names in the key ring, and only with that key's algorithm), `exp`, `nbf`,
  * `iss` and `aud`. `validate` then checks what jsonwebtoken lets through, and
  * asks the revocation state, in memory, whether the token is still good.
+ * While a `migration` window is open, a token that is not ours takes the
+ * legacy path (`MigrationWindow`) and then the same revocation checks.
  */
 @Injectable()
 export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCATION_STRATEGY) {
@@ -48,6 +39,7 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
     private readonly subjects: SubjectValidator,
     private readonly activity: SessionActivity,
     keys: KeyRing,
+    private readonly migration: MigrationWindow,
   ) {
     super({
       jwtFromRequest: createTokenExtractor(config),
@@ -78,8 +70,28 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
     return this.passportInstance;
   }
 
+  /**
+   * passport calls this on a copy of the strategy that carries success, fail
+   * and error; an old token is answered through them, the rest by passport-jwt.
+   */
+  override authenticate(request: Parameters<Strategy['authenticate']>[0], options?: object): void {
+    const legacy = this.migration.claim(request);
+    if (legacy === null) return super.authenticate(request, options);
+    this.migration
+      .verify(legacy)
+      .then((token) => this.admit(token))
+      .then(
+        (token) => this.success(token),
+        (error: unknown) => this.error(error as Error),
+      );
+  }
+
   async validate(decoded: { header?: unknown; payload?: unknown } | null): Promise<VerifiedToken> {
-    const token = checkAccessToken(decoded?.header, decoded?.payload, this.config, Math.floor(Date.now() / 1000));
+    return this.admit(checkAccessToken(decoded?.header, decoded?.payload, this.config, Math.floor(Date.now() / 1000)));
+  }
+
+  /** The checks after the signature and claims: revoked, then the app's subject hook. */
+  private async admit(token: VerifiedToken): Promise<VerifiedToken> {
     try {
       let verdict = this.state.verdict(token);
       if (verdict === 'stale') throw new StaleStateException();
@@ -92,7 +104,8 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
       this.logger.error(`token check failed: ${(error as Error).message}`);
       throw new ServiceUnavailableException('Token check unavailable, retry shortly');
     }
-    this.activity.touch(token.sid);
+    // An old token has no session row to note "last seen" on.
+    if (!token.legacy) this.activity.touch(token.sid);
     return token;
   }
 }

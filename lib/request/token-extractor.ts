@@ -38,3 +38,15 @@ export function createTokenExtractor(config: JwtRevocationConfig): (request: Req
     return token !== null && token.length > 0 && token.length <= max ? token : null;
   };
 }
+
+/** A token's header, unverified: only to pick the key (`kid`, `alg`) and the path (`typ`), never to trust. */
+export function headerOf(token: string): Record<string, unknown> | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return null;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as unknown;
+    return header !== null && typeof header === 'object' ? (header as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ExpiringSet } from './expiring-set.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { revocationLookBack } from '../config/migration-options.js';
 import { TokenStore } from '../storage/token-store.interface.js';
 import { StaleStateException } from '../errors/stale-state.exception.js';
 import { stored } from '../storage/stored.js';
@@ -26,7 +27,9 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  *
  * The sets need only outlive the tokens they kill: the guard refuses any
  * token whose lifetime exceeds `accessTokenTtl`, so a session or subject
- * revoked at T can only hold tokens that expire before T + ttl + tolerance.
+ * revoked at T can only hold tokens that expire before T + ttl + tolerance
+ * (for the app's old tokens in a migration window, `maxTokenLifetime`, or
+ * the window's end if sooner: see `rememberUntil`).
  */
 @Injectable()
 export class RevocationState implements OnModuleInit, OnModuleDestroy {
@@ -57,20 +60,28 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.pruneTimer);
   }
 
-  /** How long a session or subject revocation must be remembered, seconds. */
-  get horizon(): number {
-    return this.config.accessTokenTtl + this.config.clockTolerance;
+  /**
+   * Until when (epoch s) a session or subject revoked at `revokedAt` must be
+   * remembered: as long as a token it kills can be accepted. Ours live
+   * `accessTokenTtl` at most; the app's old tokens `maxTokenLifetime`, and
+   * only until the migration window closes.
+   */
+  rememberUntil(revokedAt: number): number {
+    const { accessTokenTtl, clockTolerance, migration } = this.config;
+    const own = revokedAt + accessTokenTtl;
+    const legacy = migration ? Math.min(revokedAt + migration.maxTokenLifetime, migration.acceptUntil / 1000) : 0;
+    return Math.max(own, legacy) + clockTolerance;
   }
 
   /** Reads the durable state; a restarted instance forgets nothing. */
   async load(): Promise<void> {
     const now = Date.now();
-    const snapshot = await this.store.loadRevocations(now, now - this.horizon * 1000);
+    const snapshot = await this.store.loadRevocations(now, now - revocationLookBack(this.config, now) * 1000);
     for (const [jti, expiresAt] of snapshot.tokens) this.revokedTokens.add(jti, expiresAt / 1000);
     for (const [sessionId, revokedAt] of snapshot.sessions)
-      this.revokedSessions.add(sessionId, revokedAt / 1000 + this.horizon);
+      this.revokedSessions.add(sessionId, this.rememberUntil(revokedAt / 1000));
     for (const [subject, version, revokedAt] of snapshot.subjects)
-      this.markSubject(subject, version, revokedAt / 1000 + this.horizon);
+      this.markSubject(subject, version, this.rememberUntil(revokedAt / 1000));
     if (this.config.mode === 'allowlist') {
       for (const [jti, expiresAt] of await this.store.loadActiveAccessTokens(now))
         this.activeTokens.add(jti, expiresAt / 1000);
@@ -87,7 +98,8 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     if (this.revokedTokens.has(token.jti) || this.revokedSessions.has(token.sid)) return 'revoked';
     const subject = this.subjectVersions.get(token.sub);
     if (subject !== undefined && token.ver < subject[0]) return 'revoked';
-    if (this.config.mode === 'allowlist' && !this.activeTokens.has(token.jti)) return 'unknown';
+    // An old token has no row in the log to vouch for it: it passes on the denylist's terms while the window is open.
+    if (this.config.mode === 'allowlist' && !token.legacy && !this.activeTokens.has(token.jti)) return 'unknown';
     return 'active';
   }
 
@@ -152,11 +164,11 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
   }
 
   sessionRevoked(sessionId: string, revokedAt: number = nowSeconds()): void {
-    this.revokedSessions.add(sessionId, revokedAt + this.horizon);
+    this.revokedSessions.add(sessionId, this.rememberUntil(revokedAt));
   }
 
   subjectRevoked(subject: string, version: number, revokedAt: number = nowSeconds()): void {
-    this.markSubject(subject, version, revokedAt + this.horizon);
+    this.markSubject(subject, version, this.rememberUntil(revokedAt));
   }
 
   /** Counts, for health checks and benchmarks. */

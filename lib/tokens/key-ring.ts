@@ -46,6 +46,11 @@ export class KeyRing {
     return key && key.algorithm === alg ? key : undefined;
   }
 
+  /** Whether `kid` names a live key: such a token is ours, whatever else its header says. */
+  knows(kid: unknown): boolean {
+    return typeof kid === 'string' && this.keys.has(kid);
+  }
+
   /** Stops accepting tokens signed with this key. The current key cannot be retired. */
   retire(kid: string): boolean {
     if (kid === this.currentKey.kid)

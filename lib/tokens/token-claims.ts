@@ -4,12 +4,12 @@ import type { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 
 /** Headers that would tell a verifier to fetch or trust a key from the token itself: never honoured, always refused. */
-const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'];
+export const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'];
 
-const isString = (value: unknown, max: number): value is string =>
+export const isString = (value: unknown, max: number): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= max;
 
-const isTime = (value: unknown): value is number =>
+export const isTime = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 
 /**
@@ -45,7 +45,9 @@ export function checkAccessToken(
     claims.iat > now + tolerance ||
     claims.exp <= claims.iat ||
     // A lifetime longer than configured was not issued here (and would outlive the revocation state's memory).
-    claims.exp - claims.iat > config.accessTokenTtl
+    claims.exp - claims.iat > config.accessTokenTtl ||
+    // Only the legacy path sets it, and allowlist mode trusts it: a token of ours cannot claim it.
+    'legacy' in claims
   ) {
     throw new InvalidTokenException();
   }
@@ -63,7 +65,7 @@ export function checkAccessToken(
 }
 
 /** jsonwebtoken's rule: some audience of the token is one the module accepts. */
-function audienceMatches(aud: unknown, accepted: string | string[]): boolean {
+export function audienceMatches(aud: unknown, accepted: string | string[]): boolean {
   const wanted = Array.isArray(accepted) ? accepted : [accepted];
   const given = Array.isArray(aud) ? aud : [aud];
   return given.some((value) => wanted.includes(value as string));

@@ -13,8 +13,8 @@ import { TokenCodec } from './token-codec.js';
 import { TokenEvents } from './token-events.js';
 import { assertSubject, clip, hashRefreshToken, newId } from './token-input.js';
 
-/** Claims the module sets itself; `issue()` refuses custom claims by these names. */
-const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'ver', 'iat', 'exp', 'nbf', 'iss', 'aud']);
+/** Claims the module sets itself (`legacy`: only on the app's old tokens); `issue()` refuses custom claims by these names. */
+const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'ver', 'iat', 'exp', 'nbf', 'iss', 'aud', 'legacy']);
 const MAX_CLAIMS_JSON = 4096;
 
 /** A token row before the store stamps the subject's version on it. */
