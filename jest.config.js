@@ -4,6 +4,8 @@ export default {
   rootDir: '.',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // test/consumers runs apart (npm run test:consumers): its files are copied into generated apps.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-jwt-revocation$': '<rootDir>/lib/index.ts',

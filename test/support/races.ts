@@ -1,6 +1,6 @@
 /**
  * How many rounds a race test plays: RACE_ROUNDS, or 10 (what CI runs). The
- * long run: `RACE_ROUNDS=50 npm test -- race` (see README "Tests").
+ * long run: `RACE_ROUNDS=50 npm run test:jest -- race` (see README "Tests").
  */
 export function raceRounds(): number {
   const rounds = Number(process.env.RACE_ROUNDS ?? 10);
