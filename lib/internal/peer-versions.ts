@@ -1,21 +1,55 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UnsupportedPeerError } from '../errors/unsupported-peer.error.js';
-import { ownRequire } from './own-location.js';
+import { fileURLToPath } from 'node:url';
+import { OWN_URL, ownRequire } from './own-location.js';
+
+/** The peers checked at `forRoot()`. */
+const CHECKED_PEERS = [
+  '@nestjs/common',
+  '@nestjs/core',
+  '@nestjs/passport',
+  '@nestjs/typeorm',
+  'typeorm',
+  'passport-jwt',
+];
 
 /**
- * The peers this release supports, as `^` ranges. Checked at `forRoot()`: a
- * Nest 10 or a TypeORM 0.2 fails there with its name and version, instead of
- * later in Nest's injector or in a query, with an error that names neither.
+ * The ranges this release supports, read from its own package.json
+ * (`peerDependencies`, the one place they are written), as lists of `^`
+ * ranges. Checked at `forRoot()`: a Nest 10 or a TypeORM 0.2 fails there with
+ * its name and version, instead of later in Nest's injector or in a query,
+ * with an error that names neither. Empty when package.json cannot be read
+ * (a bundle): then nothing is judged.
  */
-export const SUPPORTED_PEERS: Readonly<Record<string, readonly string[]>> = {
-  '@nestjs/common': ['^11', '^12'],
-  '@nestjs/core': ['^11', '^12'],
-  '@nestjs/passport': ['^11', '^12'],
-  '@nestjs/typeorm': ['^11', '^12'],
-  typeorm: ['^0.3.20', '^1'],
-  'passport-jwt': ['^4'],
-};
+export const SUPPORTED_PEERS: Readonly<Record<string, readonly string[]>> = (() => {
+  const peers = ownPackageJson()?.peerDependencies ?? {};
+  return Object.fromEntries(
+    CHECKED_PEERS.filter((name) => peers[name]).map((name) => [name, peers[name]!.split('||').map((r) => r.trim())]),
+  );
+})();
+
+/**
+ * The library's package.json: the nearest one up from this file that carries
+ * its name (dist/cjs has a package.json of its own, with only a `type`).
+ */
+function ownPackageJson(): { peerDependencies?: Record<string, string> } | undefined {
+  let dir = dirname(fileURLToPath(OWN_URL));
+  for (;;) {
+    try {
+      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        peerDependencies?: Record<string, string>;
+      };
+      if (json.name === 'nestjs-jwt-revocation') return json;
+    } catch {
+      // No package.json here: go up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
 
 /** Needed only by the default store: an app with its own `store` may not install them. */
 export const TYPEORM_PEERS: readonly string[] = ['@nestjs/typeorm', 'typeorm'];

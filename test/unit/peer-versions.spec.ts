@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { UnsupportedPeerError } from 'nestjs-jwt-revocation';
-import { installedVersion, unsupportedPeer } from 'nestjs-jwt-revocation/testing';
+import { installedVersion, SUPPORTED_PEERS, unsupportedPeer } from 'nestjs-jwt-revocation/testing';
 
 /** What forRoot() judges, with every peer on a supported version. */
 const supported = {
@@ -14,6 +14,22 @@ const supported = {
 };
 
 describe('peer versions at forRoot()', () => {
+  it('judges by the peerDependencies of package.json, the one place the ranges are written', () => {
+    const { peerDependencies } = createRequire(import.meta.url)('../../package.json') as {
+      peerDependencies: Record<string, string>;
+    };
+    expect(Object.keys(SUPPORTED_PEERS).sort()).toEqual(
+      ['@nestjs/common', '@nestjs/core', '@nestjs/passport', '@nestjs/typeorm', 'passport-jwt', 'typeorm'].sort(),
+    );
+    for (const [name, ranges] of Object.entries(SUPPORTED_PEERS)) {
+      expect(ranges.join(' || ')).toBe(
+        peerDependencies[name]!.split('||')
+          .map((r) => r.trim())
+          .join(' || '),
+      );
+    }
+  });
+
   it('accepts Nest 11 and 12, TypeORM ^0.3.20 and 1, passport-jwt 4', () => {
     expect(unsupportedPeer(supported)).toBeUndefined();
     expect(unsupportedPeer({ ...supported, typeorm: '1.1.1', '@nestjs/core': '12.5.1' })).toBeUndefined();

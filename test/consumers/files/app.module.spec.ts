@@ -4,6 +4,7 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { TokenLogService } from 'nestjs-jwt-revocation';
+import { SUPPORTED_PEERS } from 'nestjs-jwt-revocation/testing';
 import { AppModule } from './app.module';
 
 describe('nestjs-jwt-revocation under Jest in a CommonJS Nest 11 app', () => {
@@ -30,6 +31,11 @@ describe('nestjs-jwt-revocation under Jest in a CommonJS Nest 11 app', () => {
     await request(app.getHttpServer()).post('/logout').set(auth).expect(204);
     const after = await request(app.getHttpServer()).get('/me').set(auth).expect(401);
     expect(after.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+  });
+
+  it("reads the supported peer ranges from the package's own package.json in the CommonJS build", () => {
+    expect(SUPPORTED_PEERS['@nestjs/common']).toEqual(['^11', '^12']);
+    expect(SUPPORTED_PEERS.typeorm).toEqual(['^0.3.20', '^1']);
   });
 
   it('logs in over HTTP with the demo password and refuses a wrong one', async () => {
