@@ -140,6 +140,7 @@ async function start(runtime, dir, port) {
   }
   return {
     output: () => output,
+    kill: () => child.kill('SIGKILL'),
     /** SIGTERM, as an orchestrator stops it: enableShutdownHooks must let it end cleanly. */
     async stop() {
       child.kill('SIGTERM');
@@ -152,6 +153,21 @@ async function start(runtime, dir, port) {
       }
     },
   };
+}
+
+/** Starts the app, runs `check` against it, stops it; a failed check still kills the app. */
+async function withApp(runtime, dir, port, check) {
+  const server = await start(runtime, dir, port);
+  let result;
+  try {
+    result = await check();
+  } catch (error) {
+    server.kill();
+    error.message = `${error.message}\napp output:\n${server.output().slice(-3000)}`;
+    throw error;
+  }
+  await server.stop();
+  return { result, output: server.output() };
 }
 
 function expectOutput(result, pattern, what) {
@@ -197,17 +213,12 @@ async function testApp(app, tarball, readme) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const tokens = await step('flow', async () => {
-    const server = await start(runtime, dir, port);
-    const kept = await runFlow(base, DEMO_PASSWORD);
-    await server.stop();
-    if (/DUAL_PACKAGE|two copies/i.test(server.output()))
-      throw new Error(`two copies of the library loaded:\n${server.output()}`);
-    return kept;
+    const kept = await withApp(runtime, dir, port, () => runFlow(base, DEMO_PASSWORD));
+    if (/DUAL_PACKAGE/.test(kept.output)) throw new Error(`two copies of the library loaded:\n${kept.output}`);
+    return kept.result;
   });
   await step('restart', async () => {
-    const server = await start(runtime, dir, port);
-    await checkAfterRestart(base, tokens);
-    await server.stop();
+    await withApp(runtime, dir, port, () => checkAfterRestart(base, tokens));
   });
   await step('archive CLI', async () => {
     const result = await run('npx', ['--no-install', 'jwt-revocation-archive'], {
