@@ -1,21 +1,58 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { InvalidTokenException, type TokenEvent } from 'nestjs-jwt-revocation';
+import {
+  InvalidTokenException,
+  type IssuedTokens,
+  type RotationRequest,
+  type RotationResult,
+  type TokenEvent,
+} from 'nestjs-jwt-revocation';
+import { TypeOrmTokenStore } from 'nestjs-jwt-revocation/testing';
+import type { DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
+import { raceRounds } from '../support/races.js';
 import { sleep } from '../support/time.js';
 import { sha256 } from '../support/token-rows.js';
+
+/**
+ * The TypeORM store with a one-shot hook before and after a refresh's
+ * transaction: a test plays "the revoke lands first" and "the refresh commits
+ * first, the revoke lands before its answer" in that order, every time.
+ */
+class OrderedStore extends TypeOrmTokenStore {
+  beforeRotate?: () => Promise<unknown>;
+  afterRotate?: (result: RotationResult) => Promise<unknown>;
+
+  override async rotate(request: RotationRequest): Promise<RotationResult> {
+    const before = this.beforeRotate;
+    this.beforeRotate = undefined;
+    if (before) await before();
+    const result = await super.rotate(request);
+    const after = this.afterRotate;
+    this.afterRotate = undefined;
+    if (after) await after(result);
+    return result;
+  }
+}
+
+const ROUNDS = raceRounds();
 
 eachDatabase('TokenLogService', (database) => {
   let db: TestDatabase;
   let m: ModuleApp;
+  let store: OrderedStore;
   const seen: TokenEvent[] = [];
 
   beforeAll(async () => {
     db = database();
-    m = await bootModule(db.fresh());
+    m = await bootModule(
+      db.fresh(),
+      {},
+      { store: (source: DataSource) => (store = new OrderedStore(source, entities)) },
+    );
     m.events.subscribe((event) => void seen.push(event));
   });
   afterAll(async () => {
@@ -197,44 +234,113 @@ eachDatabase('TokenLogService', (database) => {
       await expect(m.tokens.refresh(t.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
     });
 
-    it('ten parallel refreshes with one token leave exactly one live chain, all answered with the same pair', async () => {
-      const t = await m.tokens.issue('svc-ken');
-      const results = await Promise.allSettled(Array.from({ length: 10 }, () => m.tokens.refresh(t.refreshToken)));
-      const ok = results
-        .filter((r) => r.status === 'fulfilled')
-        .map((r) => (r as PromiseFulfilledResult<{ refreshToken: string }>).value);
-      expect(ok.length).toBeGreaterThan(0);
-      expect(new Set(ok.map((r) => r.refreshToken)).size).toBe(1);
-      const live = (await rowsOf(t.sessionId)).filter(
-        (r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null,
-      );
-      expect(live).toHaveLength(1);
-      expect((await m.tokens.findSession(t.sessionId))?.revokedAt).toBeNull();
-    });
-
-    it('a refresh racing a revoke of its session never yields a token that survives it', async () => {
-      const sessions = await Promise.all(Array.from({ length: 8 }, () => m.tokens.issue('svc-leo')));
-      const outcomes = await Promise.all(
-        sessions.map((s) =>
-          Promise.allSettled([m.tokens.refresh(s.refreshToken), m.tokens.revokeSession(s.sessionId, 'logout')]),
-        ),
-      );
-      for (const [refreshed] of outcomes) {
-        if (refreshed.status !== 'fulfilled') continue;
-        expect(await m.tokens.isRevoked(claimsOf(refreshed.value.accessToken))).toBe(true);
-        await expect(m.tokens.refresh(refreshed.value.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+    it(`ten parallel refreshes with one token: every one is answered with the same working pair, one live chain (${ROUNDS} rounds)`, async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const t = await m.tokens.issue('svc-ken');
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () => m.tokens.refresh(t.refreshToken)));
+        // One refresh writes the successor; the others, inside the grace window, get that same pair.
+        expect(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))).toEqual([]);
+        const pairs = results.map((r) => (r as PromiseFulfilledResult<IssuedTokens>).value);
+        expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
+        expect(new Set(pairs.map((p) => p.jti)).size).toBe(1);
+        const live = (await rowsOf(t.sessionId)).filter(
+          (r) => r.tokenType === 'refresh' && r.spentAt === null && r.revokedAt === null,
+        );
+        expect(live.map((r) => r.tokenHash)).toEqual([sha256(pairs[0].refreshToken)]);
+        expect((await m.tokens.findSession(t.sessionId))?.revokedAt).toBeNull();
+        // The pair works: its access token is not revoked, and its refresh token carries the chain on.
+        expect(await m.tokens.isRevoked(claimsOf(pairs[0].accessToken))).toBe(false);
+        const next = await m.tokens.refresh(pairs[0].refreshToken);
+        expect(next).toMatchObject({ sessionId: t.sessionId });
+        expect(next.refreshToken).not.toBe(pairs[0].refreshToken);
       }
     });
 
-    it('a refresh racing revokeAllForSubject never yields a token that survives it', async () => {
-      const sessions = await Promise.all(Array.from({ length: 4 }, () => m.tokens.issue('svc-mia')));
-      const refreshes = Promise.allSettled(sessions.map((s) => m.tokens.refresh(s.refreshToken)));
-      await m.tokens.revokeAllForSubject('svc-mia');
-      for (const r of await refreshes) {
-        if (r.status !== 'fulfilled') continue;
-        expect(await m.tokens.isRevoked(claimsOf(r.value.accessToken))).toBe(true);
-        await expect(m.tokens.refresh(r.value.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+    /** A pair that must not survive: its access token is revoked and its refresh token is a 401. */
+    async function expectDeadPair(pair: IssuedTokens): Promise<void> {
+      expect(await m.tokens.isRevoked(claimsOf(pair.accessToken))).toBe(true);
+      await expect(m.tokens.refresh(pair.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+    }
+
+    /**
+     * Refreshes `pairs` while `revoke` runs: first in each set order, then at
+     * once for ROUNDS rounds, where the log tells which side went first. A
+     * refresh that won is answered with a pair the revoke then kills; one that
+     * lost is a plain 401 and spends nothing. Nothing lives afterwards.
+     */
+    async function refreshRacing(
+      issue: (round: number) => Promise<IssuedTokens[]>,
+      revoke: (pairs: IssuedTokens[]) => Promise<unknown>,
+    ): Promise<void> {
+      const refreshRow = async (pair: IssuedTokens) =>
+        (await rowsOf(pair.sessionId)).find((r) => r.tokenHash === sha256(pair.refreshToken))!;
+      const expectNothingLive = async (pairs: IssuedTokens[]) => {
+        for (const pair of pairs) {
+          await expectDeadPair(pair);
+          expect((await m.tokens.findSession(pair.sessionId))?.revokedAt).toEqual(expect.any(Number));
+        }
+      };
+
+      // The refresh commits first and the revoke lands before its answer: the refresh wins, its pair dies.
+      const [early] = await issue(-1);
+      store.afterRotate = async (result) => {
+        expect(result.outcome).toBe('rotated');
+        // The winner's successor was written and works until the revoke.
+        const live = (await rowsOf(early.sessionId)).filter((r) => r.revokedAt === null && r.spentAt === null);
+        expect(live.map((r) => r.tokenType).sort()).toEqual(['access', 'access', 'refresh']);
+        expect((await refreshRow(early)).spentAt).toEqual(expect.any(Number));
+        await revoke([early]);
+      };
+      const won = await m.tokens.refresh(early.refreshToken);
+      expect(won.sessionId).toBe(early.sessionId);
+      await expectDeadPair(won);
+      await expectNothingLive([early]);
+
+      // The revoke lands first: the refresh is a 401 and spends nothing.
+      const [late] = await issue(-2);
+      store.beforeRotate = () => revoke([late]);
+      await expect(m.tokens.refresh(late.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      expect((await refreshRow(late)).spentAt).toBeNull();
+      await expectNothingLive([late]);
+
+      // At once: whichever side got there first, the outcome is the one its order gives.
+      for (let round = 0; round < ROUNDS; round++) {
+        const pairs = await issue(round);
+        const [refreshed] = await Promise.all([
+          Promise.allSettled(pairs.map((p) => m.tokens.refresh(p.refreshToken))),
+          revoke(pairs),
+        ]);
+        for (const [i, outcome] of refreshed.entries()) {
+          const wasSpent = (await refreshRow(pairs[i])).spentAt !== null;
+          if (outcome.status === 'fulfilled') {
+            expect(wasSpent).toBe(true);
+            await expectDeadPair(outcome.value);
+          } else {
+            expect(outcome.reason).toBeInstanceOf(InvalidTokenException);
+            expect(wasSpent).toBe(false);
+          }
+        }
+        await expectNothingLive(pairs);
       }
+    }
+
+    it(`a refresh racing a revoke of its session never yields a token that survives it (${ROUNDS} rounds)`, async () => {
+      await refreshRacing(
+        () => Promise.all(Array.from({ length: 4 }, () => m.tokens.issue('svc-leo'))),
+        (pairs) =>
+          Promise.all(pairs.map(async (p) => expect(await m.tokens.revokeSession(p.sessionId, 'logout')).toBe(true))),
+      );
+    });
+
+    it(`a refresh racing revokeAllForSubject never yields a token that survives it (${ROUNDS} rounds)`, async () => {
+      let subject = '';
+      await refreshRacing(
+        (round) => {
+          subject = `svc-mia-${round}`;
+          return Promise.all(Array.from({ length: 4 }, () => m.tokens.issue(subject)));
+        },
+        () => m.tokens.revokeAllForSubject(subject),
+      );
     });
   });
 
