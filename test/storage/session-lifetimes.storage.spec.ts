@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
+import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
+import { DataSource } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { decodePart } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
@@ -12,21 +14,34 @@ eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
 
   describe('session lifetimes', () => {
-    describe('sessionMaxLifetime 2 s (accessTokenTtl 1)', () => {
-      const app = appForSuite(() => bootProbeApp(db.fresh(), { accessTokenTtl: 1, sessionMaxLifetime: 2 }));
+    describe('sessionMaxLifetime 600 s (accessTokenTtl 60, no idle timeout)', () => {
+      // No idle timeout, and tokens whose own expiry outlasts the session's end
+      // (the session's clock is moved back, the tokens keep theirs): only the
+      // max-lifetime rule can refuse them.
+      const app = appForSuite(() => bootProbeApp(db.fresh(), { accessTokenTtl: 60, sessionMaxLifetime: 600 }));
+      const sessions = () => app.get(DataSource).getRepository(jwtRevocationEntitySet().session);
+
+      /** Moves a session's creation (and so its end) `ms` into the past, as time would; its tokens keep their own expiry. */
+      async function backdate(sessionId: string, ms: number): Promise<number> {
+        const session = await sessions().findOneByOrFail({ sessionId });
+        const createdAt = session.createdAt - ms;
+        await sessions().update({ sessionId }, { createdAt, expiresAt: session.expiresAt - ms });
+        return createdAt;
+      }
 
       it('refreshes inside the lifetime, with tokens capped at createdAt + sessionMaxLifetime; none past it', async () => {
         const tokens = tokensOf(app);
         const first = await tokens.issue('max.mia');
-        const session = await tokens.findSession(first.sessionId);
-        const end = session!.createdAt + 2000;
-        await sleep(600);
+        // 30 s of the session left: less than an access token's 60 s, far less than a refresh token's 30 days.
+        const end = (await backdate(first.sessionId, 570_000)) + 600_000;
         const second = await tokens.refresh(first.refreshToken);
-        expect((decodePart(second.accessToken, 1).exp as number) * 1000).toBeLessThanOrEqual(end);
-        expect((await refreshRowOf(app, second.refreshToken)).expiresAt).toBeLessThanOrEqual(end);
-        expect(second.refreshExpiresIn).toBeLessThanOrEqual(2);
-        await sleep(Math.max(0, end - Date.now()) + 300);
+        expect((decodePart(second.accessToken, 1).exp as number) * 1000).toBe(Math.floor(end / 1000) * 1000);
+        expect((await refreshRowOf(app, second.refreshToken)).expiresAt).toBe(end);
+        expect(second.refreshExpiresIn).toBeLessThanOrEqual(30);
+        // A minute later the session has ended, while the refresh token's own expiry is still ahead.
+        await backdate(first.sessionId, 60_000);
         await expectInvalid(tokens.refresh(second.refreshToken));
+        expect((await refreshRowOf(app, second.refreshToken)).expiresAt).toBeGreaterThan(Date.now());
         expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
       });
 
@@ -34,18 +49,24 @@ eachDatabase('refresh tokens (service level)', (database) => {
         const tokens = tokensOf(app);
         const first = await tokens.issue('max.nick');
         const session = await tokens.findSession(first.sessionId);
-        const end = session!.createdAt + 2000;
-        expect(first.refreshExpiresIn).toBeLessThanOrEqual(2);
-        expect((await refreshRowOf(app, first.refreshToken)).expiresAt).toBeLessThanOrEqual(end);
-        expect(session!.expiresAt).toBeLessThanOrEqual(end);
+        const end = session!.createdAt + 600_000;
+        // Capped at the session's end, not at the refresh token's 30 days.
+        expect(first.refreshExpiresIn).toBeLessThanOrEqual(600);
+        expect(first.refreshExpiresIn).toBeGreaterThan(500);
+        expect((await refreshRowOf(app, first.refreshToken)).expiresAt).toBe(end);
+        expect(session!.expiresAt).toBe(end);
       });
 
       it('past the lifetime, introspection calls the refresh token inactive and the session is no longer listed', async () => {
         const tokens = tokensOf(app);
         const first = await tokens.issue('max.olga');
-        await sleep(2300);
+        expect(await tokens.introspect(first.refreshToken)).toMatchObject({ active: true });
+        expect((await tokens.listSessions('max.olga')).sessions.map((s) => s.id)).toContain(first.sessionId);
+        // The session ended a second ago; its refresh token's own expiry is still ahead.
+        await backdate(first.sessionId, 601_000);
         await expectInvalid(tokens.refresh(first.refreshToken));
         expect(await tokens.introspect(first.refreshToken)).toEqual({ active: false });
+        expect((await refreshRowOf(app, first.refreshToken)).expiresAt).toBeGreaterThan(Date.now());
         expect((await tokens.listSessions('max.olga')).sessions.map((s) => s.id)).not.toContain(first.sessionId);
       });
     });

@@ -450,24 +450,40 @@ eachDatabase('TokenLogService options', (database) => {
   });
 
   it('sessionMaxLifetime stops refreshes past it and caps expiries; sessionIdleTimeout stops idle sessions', async () => {
-    const m = await bootModule(db.fresh(), {
-      accessTokenTtl: 1,
-      refreshTokenTtl: 60,
-      sessionMaxLifetime: 2,
-      sessionIdleTimeout: 1,
-      clockTolerance: 0,
-      archiveSafetyMargin: 0,
-    });
+    // Each limit far from the other, and time moved in the database rather than waited for: a
+    // refusal below can only come from the limit it is about, never from the other or a token's expiry.
+    const m = await bootModule(db.fresh(), { accessTokenTtl: 60, sessionMaxLifetime: 600, sessionIdleTimeout: 300 });
+    const sessions = m.source.getRepository(entities.session);
+    /** Moves a session's creation and last-seen time back, as time would; its tokens keep their own expiry. */
+    const age = async (sessionId: string, ago: { created: number; seen: number }) => {
+      const session = await sessions.findOneByOrFail({ sessionId });
+      await sessions.update(
+        { sessionId },
+        { createdAt: session.createdAt - ago.created, lastSeenAt: session.lastSeenAt - ago.seen },
+      );
+    };
+    const refreshExpiry = async (token: string) =>
+      (await m.source.getRepository(entities.tokenLog).findOneByOrFail({ tokenHash: sha256(token) })).expiresAt;
     try {
+      // Past sessionMaxLifetime, though seen just now and with a refresh token that has not expired: refused.
       const capped = await m.tokens.issue('life-sam');
       const next = await m.tokens.refresh(capped.refreshToken);
-      expect(next.refreshExpiresIn).toBeLessThanOrEqual(2);
-      await sleep(1300);
+      expect(next.refreshExpiresIn).toBeLessThanOrEqual(600);
+      await age(capped.sessionId, { created: 601_000, seen: 0 });
       await expect(m.tokens.refresh(next.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      expect(await refreshExpiry(next.refreshToken)).toBeGreaterThan(Date.now());
+
+      // Idle past sessionIdleTimeout, well inside sessionMaxLifetime: refused.
+      const idle = await m.tokens.issue('life-ted');
+      await age(idle.sessionId, { created: 301_000, seen: 301_000 });
+      await expect(m.tokens.refresh(idle.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+
+      // A refresh counts as seen: 250 s idle, refreshed, 250 s idle again (500 s since the first
+      // time it was seen), inside both limits: still refreshes.
       const active = await m.tokens.issue('life-tom');
-      await sleep(600);
+      await age(active.sessionId, { created: 250_000, seen: 250_000 });
       const kept = await m.tokens.refresh(active.refreshToken);
-      await sleep(900);
+      await age(active.sessionId, { created: 250_000, seen: 250_000 });
       await expect(m.tokens.refresh(kept.refreshToken)).resolves.toMatchObject({ sessionId: active.sessionId });
     } finally {
       await m.close();
