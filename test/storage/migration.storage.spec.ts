@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { expect, it } from '@jest/globals';
+import { DEFAULT_TABLE_NAMES } from 'nestjs-jwt-revocation';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { pendingSchemaSql } from '../../sample/schema.js';
 import { eachDatabase } from '../support/databases.js';
@@ -8,6 +9,16 @@ import { eachDatabase } from '../support/databases.js';
 function urlOf(options: Record<string, unknown>): string {
   return options.type === 'better-sqlite3' ? `sqlite:${String(options.database)}` : String(options.url);
 }
+
+/** Every table the module and the sample need: the five of the module, then the sample's users. */
+const TABLES = [
+  'jwt_token_log',
+  'jwt_token_archive',
+  'jwt_session',
+  'jwt_subject_state',
+  'jwt_revocation_event',
+  'sample_user',
+];
 
 eachDatabase('migration path (npm run schema:sql)', (database) => {
   it('prints the DDL for every table, and once it is applied nothing is left to migrate', async () => {
@@ -18,7 +29,7 @@ eachDatabase('migration path (npm run schema:sql)', (database) => {
     const wiper = new DataSource({ ...wipe, entities: [], synchronize: false } as unknown as DataSourceOptions);
     await wiper.initialize();
     await wiper.dropDatabase().catch(async () => {
-      for (const table of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state', 'sample_user']) {
+      for (const table of TABLES) {
         await wiper.query(`DROP TABLE IF EXISTS ${table}`);
       }
     });
@@ -27,7 +38,9 @@ eachDatabase('migration path (npm run schema:sql)', (database) => {
     const url = urlOf(fresh);
     const sql = await pendingSchemaSql(url);
     const text = sql.join('\n');
-    for (const table of ['jwt_token_log', 'jwt_token_archive', 'jwt_session', 'jwt_subject_state']) {
+    // The list above is the module's whole set: a table added to the module must be added to it.
+    expect(TABLES).toEqual(expect.arrayContaining(Object.values(DEFAULT_TABLE_NAMES)));
+    for (const table of TABLES) {
       expect(text).toMatch(new RegExp(`CREATE TABLE [\`"]?${table}[\`"]?`));
     }
 
