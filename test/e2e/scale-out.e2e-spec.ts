@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { startSampleProcess as startProcess, type SampleProcess } from '../../bench/sample-process.js';
 import { TEST_SECRET } from '../support/keys.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { within } from '../support/time.js';
+import { sleep, within } from '../support/time.js';
 
 /**
  * Several instances of the sample, each its own process, on one database:
@@ -15,6 +15,18 @@ const SYNC_INTERVAL = 1;
 const MAX_STALENESS = 3;
 /** What the README promises: a catch-up every syncInterval, plus the time to run it. */
 const BOUND_MS = (SYNC_INTERVAL + 1) * 1000;
+
+/**
+ * The instances that test a bus catch up every 300 s: the first periodic
+ * catch-up comes long after their tests are over, so polling cannot explain a
+ * revocation that reaches B within BUS_MS. A reconnection of the bus triggers a
+ * catch-up too: expectByBus also checks that none ran meanwhile.
+ */
+const BUS_ONLY = { SYNC_INTERVAL: '300', MAX_STALENESS: '600' };
+/** Milliseconds a bus may take: plenty on a loaded machine, and 60 times less than the polling interval. */
+const BUS_MS = 5000;
+/** ioredis retries a lost connection at most 2 s apart (RedisBus's retryStrategy): A's publisher is back by then. */
+const REDIS_RETRY_MS = 2000;
 
 const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const startSampleProcess = (vars: Record<string, string>) => startProcess({ JWT_SECRET: TEST_SECRET, ...vars }, ROOT);
@@ -61,6 +73,58 @@ async function login(instance: SampleProcess, user: { username: string; password
 const status = async (instance: SampleProcess, token: string) =>
   (await call(instance.url, 'GET', '/me', undefined, token)).status;
 
+interface Revocation {
+  status: string;
+  mode: string;
+  busConnected: boolean;
+  lastSyncAt: string;
+}
+
+/** What GET /health says of the revocation state (its status code aside: 200 and 503 carry the same details). */
+const revocation = async (instance: SampleProcess) =>
+  ((await call(instance.url, 'GET', '/health')).body.details as { revocation: Revocation }).revocation;
+
+/** Until both ends of the bus say they are connected (`true`) or not (`false`). */
+const untilBus = (instances: SampleProcess[], connected: boolean, ms: number) =>
+  within(
+    ms,
+    async () => Promise.all(instances.map(async (instance) => (await revocation(instance)).busConnected)),
+    (seen) => seen.every((c) => c === connected),
+    (seen) => seen.join('/'),
+  );
+
+/** What the module logs when a revocation could not be published (it is durable; the others catch up). */
+const COULD_NOT_PUBLISH = 'could not publish a revocation';
+const publishFailures = (instance: SampleProcess) => instance.output().split(COULD_NOT_PUBLISH).length;
+
+/**
+ * Logs out on A a token B accepts: B must refuse it within BUS_MS with no catch-up in between
+ * (B's lastSyncAt unchanged), so the bus brought it. An attempt that can prove nothing either
+ * way is played again with a new token, twice at most: one during which a catch-up ran (a
+ * reconnection of the bus triggers one), or one A could not publish (its connection was being
+ * re-opened: the revocation is durable, and the bus owes nothing for it).
+ */
+async function expectByBus(a: SampleProcess, b: SampleProcess, user: { username: string; password: string }) {
+  const inconclusive: string[] = [];
+  const logs = () => `A's log:\n${a.output().slice(-1500)}\nB's log:\n${b.output().slice(-1500)}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const token = await login(a, user);
+    expect(await status(b, token)).toBe(200);
+    const syncedAt = (await revocation(b)).lastSyncAt;
+    const failedBefore = publishFailures(a);
+    expect((await call(a.url, 'POST', '/auth/logout', undefined, token)).status).toBe(204);
+    const missed = await within(BUS_MS, async () => (await status(b, token)) === 401).then(
+      () => null,
+      (error: Error) => error,
+    );
+    const caughtUp = (await revocation(b)).lastSyncAt !== syncedAt;
+    if (!missed && !caughtUp) return;
+    if (missed && publishFailures(a) === failedBefore) throw new Error(`${missed.message}\n${logs()}`);
+    inconclusive.push(missed ? 'A could not publish' : 'a catch-up ran meanwhile');
+  }
+  throw new Error(`no attempt could tell whether the bus works: ${inconclusive.join(', ')}\n${logs()}`);
+}
+
 function proxied(url: string, proxy: TcpProxy): string {
   const u = new URL(url);
   u.hostname = '127.0.0.1';
@@ -104,7 +168,7 @@ requireEnv(['postgres', 'redis'], 'two instances on PostgreSQL with Redis', () =
     await Promise.all([pg?.close(), redis?.close()]);
   });
 
-  it('propagates by Redis: a logout on A is enforced on B within the bound', async () => {
+  it('propagates within the bound: a logout on A is enforced on B', async () => {
     expect((await call(b.url, 'GET', '/health')).body).toMatchObject({
       details: { revocation: { status: 'up', mode: 'redis' } },
     });
@@ -186,6 +250,51 @@ requireEnv(['postgres', 'redis'], 'two instances on PostgreSQL with Redis', () =
   }, 60_000);
 });
 
+requireEnv(['postgres', 'redis'], 'two instances with Redis, polling too slow to explain propagation', () => {
+  let redis: TcpProxy;
+  let a: SampleProcess;
+  let b: SampleProcess;
+
+  beforeAll(async () => {
+    const redisUrl = new URL(env.redis!);
+    redis = await startProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    const instanceEnv = { ...BUS_ONLY, DATABASE_URL: env.postgres!, REDIS_URL: proxied(env.redis!, redis) };
+    a = await startSampleProcess(instanceEnv);
+    b = await startSampleProcess(instanceEnv);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await redis?.close();
+  });
+
+  it('propagates by Redis: a logout on A is enforced on B within BUS_MS', async () => {
+    expect(await revocation(b)).toMatchObject({ status: 'up', mode: 'redis', busConnected: true });
+    await expectByBus(a, b, await newUser(a));
+  }, 60_000);
+
+  it('after Redis was cut and restored: the reconnection catches up on what was missed, and the bus carries what comes after', async () => {
+    const user = await newUser(a);
+    const during = await login(a, user);
+    redis.cut();
+    try {
+      await untilBus([a, b], false, 10_000);
+      expect((await call(a.url, 'POST', '/auth/logout', undefined, during)).status).toBe(204);
+      // The control: no bus, and the next catch-up minutes away, so B cannot know yet.
+      await sleep(1000);
+      expect(await status(b, during)).toBe(200);
+    } finally {
+      redis.restore();
+    }
+    // Each reconnection of the bus triggers a catch-up from the database: B learns it now, not at the next poll.
+    await within(REDIS_RETRY_MS + BUS_MS, async () => (await status(b, during)) === 401);
+    await untilBus([a, b], true, REDIS_RETRY_MS + BUS_MS);
+    // A's publisher is a connection of its own, and reconnects on the same schedule.
+    await sleep(REDIS_RETRY_MS + 1000);
+    // Made after the reconnection and its catch-up: only the bus can bring these.
+    await expectByBus(a, b, user);
+  }, 60_000);
+});
+
 requireEnv(['postgres'], 'two instances on PostgreSQL with LISTEN/NOTIFY', () => {
   let pg: TcpProxy;
   let a: SampleProcess;
@@ -202,7 +311,7 @@ requireEnv(['postgres'], 'two instances on PostgreSQL with LISTEN/NOTIFY', () =>
     await pg?.close();
   });
 
-  it('propagates by NOTIFY within the bound, also after the LISTEN connection was cut', async () => {
+  it('propagates within the bound, also after the LISTEN connection was cut', async () => {
     expect((await call(b.url, 'GET', '/health')).body).toMatchObject({ details: { revocation: { mode: 'notify' } } });
     const user = await newUser(a);
     const first = await login(a, user);
@@ -216,6 +325,47 @@ requireEnv(['postgres'], 'two instances on PostgreSQL with LISTEN/NOTIFY', () =>
     await within(BOUND_MS, async () => (await status(b, second)) === 401);
   }, 60_000);
 });
+
+requireEnv(
+  ['postgres'],
+  'two instances on PostgreSQL with LISTEN/NOTIFY, polling too slow to explain propagation',
+  () => {
+    let pg: TcpProxy;
+    let a: SampleProcess;
+    let b: SampleProcess;
+
+    beforeAll(async () => {
+      const pgUrl = new URL(env.postgres!);
+      pg = await startProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
+      a = await startSampleProcess({ ...BUS_ONLY, DATABASE_URL: proxied(env.postgres!, pg) });
+      b = await startSampleProcess({ ...BUS_ONLY, DATABASE_URL: proxied(env.postgres!, pg) });
+    }, 90_000);
+    afterAll(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      await pg?.close();
+    });
+
+    it('propagates by NOTIFY within BUS_MS, also after the LISTEN connection was cut and came back', async () => {
+      expect(await revocation(b)).toMatchObject({ status: 'up', mode: 'notify', busConnected: true });
+      const user = await newUser(a);
+      await expectByBus(a, b, user);
+
+      pg.cut();
+      let restoredAt = 0;
+      try {
+        await untilBus([b], false, 10_000);
+      } finally {
+        pg.restore();
+        restoredAt = Date.now();
+      }
+      // The LISTEN connection re-opens with back-off (at most 5 s apart), and its re-opening triggers a catch-up.
+      await untilBus([b], true, 15_000);
+      await within(BUS_MS, async () => Date.parse((await revocation(b)).lastSyncAt) >= restoredAt);
+      // Made after the reconnection and its catch-up: only NOTIFY can bring these.
+      await expectByBus(a, b, user);
+    }, 60_000);
+  },
+);
 
 requireEnv(['mariadb'], 'two instances on MariaDB, polling', () => {
   let a: SampleProcess;
