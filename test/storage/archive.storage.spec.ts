@@ -21,14 +21,29 @@ async function expire(source: DataSource, jtis: string[], ago = HOUR): Promise<v
     .update({ jti: In(jtis) }, { expiresAt: Date.now() - ago, issuedAt: Date.now() - ago - 1000 });
 }
 
+/** The jti of every row of the log and of the archive. */
+async function jtis(source: DataSource): Promise<{ log: string[]; archive: string[] }> {
+  const log = await source.getRepository(entities.tokenLog).find({ select: { jti: true } });
+  const archive = await source.getRepository(entities.tokenArchive).find({ select: { jti: true } });
+  return { log: log.map((r) => r.jti), archive: archive.map((r) => r.jti) };
+}
+
+/** Rows in the log, in the archive, and in both (every row compared, in memory: no IN list to outgrow). */
 async function counts(source: DataSource) {
-  const log = await source.getRepository(entities.tokenLog).count();
-  const archive = await source.getRepository(entities.tokenArchive).count();
-  const logJtis = (await source.getRepository(entities.tokenLog).find({ select: { jti: true } })).map((r) => r.jti);
-  const both = logJtis.length
-    ? await source.getRepository(entities.tokenArchive).count({ where: { jti: In(logJtis.slice(0, 30_000)) } })
-    : 0;
-  return { log, archive, both };
+  const { log, archive } = await jtis(source);
+  const inLog = new Set(log);
+  return { log: log.length, archive: archive.length, both: archive.filter((jti) => inLog.has(jti)).length };
+}
+
+/** Each row of `expected` in exactly one of the two tables, and no other row: nothing lost, nothing duplicated. */
+async function expectEachRowOnce(source: DataSource, expected: Set<string>): Promise<void> {
+  const { log, archive } = await jtis(source);
+  const seen = new Map<string, number>();
+  for (const jti of [...log, ...archive]) seen.set(jti, (seen.get(jti) ?? 0) + 1);
+  expect([...expected].filter((jti) => !seen.has(jti))).toEqual([]);
+  expect([...seen.keys()].filter((jti) => !expected.has(jti))).toEqual([]);
+  expect([...seen].filter(([, times]) => times > 1)).toEqual([]);
+  expect(log.length + archive.length).toBe(expected.size);
 }
 
 eachDatabase('token archive', (database) => {
@@ -207,6 +222,10 @@ eachDatabase('token archive', (database) => {
 
     it('a sweeper killed with SIGKILL mid-sweep leaves every row in exactly one table, and a rerun finishes', async () => {
       const before = await counts(source);
+      const { log, archive: archived } = await jtis(source);
+      const everyRow = new Set([...log, ...archived]);
+      expect(everyRow.size).toBe(before.log + before.archive);
+      expect(before.log).toBeGreaterThanOrEqual(N);
       const cli = new URL('../../dist/esm/archive/archive.cli.js', import.meta.url).pathname;
       const child: ChildProcess = spawn(process.execPath, [cli, '--batch-size', '100'], {
         env: { ...process.env, DATABASE_URL: url },
@@ -229,6 +248,7 @@ eachDatabase('token archive', (database) => {
       expect(middle.archive).toBeLessThan(start + N);
       expect(middle.log + middle.archive).toBe(before.log + before.archive);
       expect(middle.both).toBe(0);
+      await expectEachRowOnce(source, everyRow);
 
       const rerun = spawnSync(process.execPath, [cli, '--batch-size', '2000'], {
         env: { ...process.env, DATABASE_URL: url },
@@ -239,6 +259,7 @@ eachDatabase('token archive', (database) => {
       const after = await counts(source);
       expect(after.log + after.archive).toBe(before.log + before.archive);
       expect(after.both).toBe(0);
+      await expectEachRowOnce(source, everyRow);
       expect(
         await source.getRepository(entities.tokenLog).count({ where: { expiresAt: LessThan(Date.now() - 120_000) } }),
       ).toBe(0);
