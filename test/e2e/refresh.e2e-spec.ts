@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { jwtRevocationEntitySet } from 'nestjs-jwt-revocation/testing';
+import type { DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
-import { registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { raceRounds } from '../support/races.js';
+import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
+import { sha256 } from '../support/token-rows.js';
+
+const ROUNDS = raceRounds();
 
 const CLIENT = { id: 'resource-server', secret: 'introspection secret' };
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -59,19 +66,46 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
     await sample.http.get('/me').set(user.auth).expect(200);
   });
 
-  it('a refresh racing logout-all never leaves a token alive', async () => {
-    const user = await registerAndLogin(sample.http, 'race.carol');
-    const [refreshed] = await Promise.all([
-      sample.http.post('/auth/refresh').send({ refreshToken: user.refreshToken }),
-      sample.http.post('/auth/logout-all').set(user.auth),
-    ]);
-    if (refreshed.status === 200) {
-      await sample.http.get('/me').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(401);
-      await sample.http.post('/auth/refresh').send({ refreshToken: refreshed.body.refreshToken }).expect(401);
-    } else {
-      expect(refreshed.status).toBe(401);
+  it(`a refresh racing logout-all never leaves a token alive (${ROUNDS} rounds)`, async () => {
+    const tokenLog = sample.app.get<DataSource>(getDataSourceToken()).getRepository(jwtRevocationEntitySet().tokenLog);
+    const spent = async (refreshToken: string) =>
+      (await tokenLog.findOneByOrFail({ tokenHash: sha256(refreshToken) })).spentAt !== null;
+    const refresh = (refreshToken: string) => sample.http.post('/auth/refresh').send({ refreshToken });
+    const expectDead = async (pair: { accessToken: string; refreshToken: string }) => {
+      await sample.http.get('/me').set('Authorization', `Bearer ${pair.accessToken}`).expect(401);
+      await refresh(pair.refreshToken).expect(401);
+    };
+
+    // Each order once, played in turn: a refresh answered first hands out a working pair that logout-all then kills...
+    const early = await registerAndLogin(sample.http, 'race.carol');
+    const won = (await refresh(early.refreshToken).expect(200)).body as { accessToken: string; refreshToken: string };
+    await sample.http.get('/me').set('Authorization', `Bearer ${won.accessToken}`).expect(200);
+    await sample.http.post('/auth/logout-all').set(early.auth).expect(204);
+    await expectDead(won);
+    await expectDead(early);
+    // ...and a refresh after logout-all is a 401 that spends nothing.
+    const late = await login(sample.http, 'race.carol');
+    await sample.http.post('/auth/logout-all').set(late.auth).expect(204);
+    await refresh(late.refreshToken).expect(401);
+    expect(await spent(late.refreshToken)).toBe(false);
+
+    // At once: whichever side got there first, the outcome is the one its order gives.
+    for (let round = 0; round < ROUNDS; round++) {
+      const user = await login(sample.http, 'race.carol');
+      const [refreshed, loggedOut] = await Promise.all([
+        refresh(user.refreshToken),
+        sample.http.post('/auth/logout-all').set(user.auth),
+      ]);
+      expect(loggedOut.status).toBe(204);
+      if (refreshed.status === 200) {
+        expect(await spent(user.refreshToken)).toBe(true);
+        await expectDead(refreshed.body);
+      } else {
+        expect(refreshed.status).toBe(401);
+        expect(await spent(user.refreshToken)).toBe(false);
+      }
+      await expectDead(user);
     }
-    await sample.http.get('/me').set(user.auth).expect(401);
   });
 
   it('POST /oauth/revoke: 200 always; a refresh token takes its session, form-encoded or JSON, any hint', async () => {
