@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
 import fc from 'fast-check';
+import { createHmac } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { tempSqliteDatabase } from '../support/databases.js';
+import { b64, decodePart } from '../support/forge.js';
 import { TEST_SECRET } from '../support/keys.js';
 import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
 import { sleep } from '../support/time.js';
@@ -51,6 +54,42 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
       })
       .filter((t) => t !== user.accessToken);
 
+  const segments = () => user.accessToken.split('.');
+
+  /** The issued header and claims under a signature that is not theirs: the real one with characters changed, or random bytes. */
+  const forgedSignature = () =>
+    fc
+      .oneof(
+        fc
+          .array(fc.tuple(fc.nat(), fc.constantFrom(...'AZaz09-_'.split(''))), { minLength: 1, maxLength: 3 })
+          .map((edits) => {
+            let signature = segments()[2];
+            for (const [at, ch] of edits) {
+              const i = at % signature.length;
+              signature = signature.slice(0, i) + ch + signature.slice(i + 1);
+            }
+            return signature;
+          }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
+      )
+      .map((signature) => `${segments()[0]}.${segments()[1]}.${signature}`)
+      .filter((t) => t !== user.accessToken);
+
+  /** The issued header and signature over claims the app never signed: another sub, exp, ver or jti. */
+  const forgedClaims = () =>
+    fc
+      .record(
+        {
+          sub: fc.constantFrom('someone-else', ''),
+          exp: fc.integer({ min: 0, max: 2 ** 31 }),
+          ver: fc.integer({ min: -1, max: 3 }),
+          jti: fc.string({ minLength: 1, maxLength: 64 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((patch) => `${segments()[0]}.${b64({ ...decodePart(user.accessToken, 1), ...patch })}.${segments()[2]}`)
+      .filter((t) => t !== user.accessToken);
+
   const headerValue = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.base64String({ maxLength: 300 }).map((s) => `Bearer ${s}`),
@@ -68,16 +107,49 @@ describe('fuzzing the guard and the token endpoints (fast-check)', () => {
           `Bearer ${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(j).toString('base64url')}.sig`,
       ),
     mutatedToken().map((t) => `Bearer ${t}`),
+    forgedSignature().map((t) => `Bearer ${t}`),
+    forgedClaims().map((t) => `Bearer ${t}`),
   );
   // Header values must be legal on the wire; the HTTP client refuses others before sending.
   const sendable = (v: string) => /^[\t\x20-\x7e]*$/.test(v);
 
-  it('GET /me with random Authorization headers: only 401 (or 200 for a token that still verifies), never 5xx', async () => {
+  /**
+   * Whether an Authorization value carries the token the app issued to fuzz.target, checked
+   * without the library: the value as the server receives it (HTTP drops the spaces and tabs
+   * around it), `Bearer`, spaces and three base64url segments (RFC 6750), an HS256 signature
+   * by TEST_SECRET over exactly the first two (node:crypto), and the issued token's header
+   * and claims. A mutation can only get a 200 by leaving all of that intact.
+   */
+  const carriesIssuedToken = (value: string): boolean => {
+    const match = /^Bearer +([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+) *$/i.exec(
+      value.replace(/^[\t ]+|[\t ]+$/g, ''),
+    );
+    if (!match) return false;
+    const [, header, payload, signature] = match;
+    if (signature !== createHmac('sha256', TEST_SECRET).update(`${header}.${payload}`).digest('base64url'))
+      return false;
+    const token = `${header}.${payload}.${signature}`;
+    try {
+      return (
+        isDeepStrictEqual(decodePart(token, 0), decodePart(user.accessToken, 0)) &&
+        isDeepStrictEqual(decodePart(token, 1), decodePart(user.accessToken, 1))
+      );
+    } catch {
+      return false;
+    }
+  };
+
+  it('GET /me with random Authorization headers: only 401, or 200 for the issued token itself, never 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(headerValue.filter(sendable), async (value) => {
         const res = await sample.http.get('/me').set('Authorization', value);
         expect([200, 401]).toContain(res.status);
         if (res.status === 401) expect(res.body).toMatchObject({ statusCode: 401 });
+        if (res.status === 200) {
+          // A 200 is only right for a token the test can verify itself as the one issued: a forged one got in otherwise.
+          expect({ value, carriesIssuedToken: carriesIssuedToken(value) }).toEqual({ value, carriesIssuedToken: true });
+          expect(res.body.jti).toBe(decodePart(user.accessToken, 1).jti);
+        }
       }),
       FUZZ,
     );
