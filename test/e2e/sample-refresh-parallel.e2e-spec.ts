@@ -3,10 +3,27 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { bearer } from '../support/http.js';
+import { testLogs } from '../support/logs.js';
 import { login, registerAndLogin, startSample, type LoggedIn, type RunningSample } from '../support/sample-app.js';
-import { INTROSPECTION_CLIENT, jtiOf, refresh, sidOf, twoSamples, type Pair } from '../support/sample-tokens.js';
+import {
+  expectDeadInSample,
+  INTROSPECTION_CLIENT,
+  jtiOf,
+  refresh,
+  REUSE_ALARM,
+  sidOf,
+  twoSamples,
+  type Pair,
+} from '../support/sample-tokens.js';
 import { appForSuite } from '../support/suite-app.js';
+import { within } from '../support/time.js';
 import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
+
+// The two-instance race ends with a reuse, which sets off the sample's alarm.
+testLogs.expect(REUSE_ALARM);
+
+/** A catch-up every second (syncInterval: 1), plus the time to run it, with room to spare on a loaded machine. */
+const SYNC_BOUND_MS = 5000;
 
 /**
  * N refreshes with one token at once (spread over the given instances), then
@@ -45,19 +62,31 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
   });
 
   describe('two instances on one database', () => {
-    const samples = twoSamples(db);
+    // A catch-up every second: the instance that did not revoke refuses within SYNC_BOUND_MS, whatever the bus.
+    const samples = twoSamples(db, { syncInterval: 1 });
     afterAll(async () => {
       await samples.close();
     });
 
     twoInstances(
-      'parallel refreshes with one token split over both instances: all get the same pair, exactly one live chain',
+      'parallel refreshes with one token split over both instances: all get the same pair, exactly one live chain, which both guards accept until a reuse kills it',
       async () => {
         const [one, two] = await samples.start();
+        const me = (instance: RunningSample, pair: Pair) => instance.http.get('/me').set(bearer(pair.accessToken));
         for (let round = 0; round < 3; round++) {
           const user = round === 0 ? await registerAndLogin(one.http, 'two.tom') : await login(one.http, 'two.tom');
           const pair = await parallelRefresh([one, two], user, 16);
-          await refresh(two, pair.refreshToken).expect(200);
+          // Each instance has its own guard: the winning pair passes both.
+          for (const instance of [one, two]) await me(instance, pair).expect(200);
+          const next = (await refresh(two, pair.refreshToken).expect(200)).body as Pair;
+          await me(one, next).expect(200);
+          // The token the race spent, two generations old now: reuse, on the instance started first.
+          await refresh(one, user.refreshToken).expect(401);
+          // The whole session dies: at once on that instance's own guard, and on the other's within its catch-up.
+          for (const dead of [user, pair, next]) await expectDeadInSample(one, dead);
+          for (const dead of [user, pair, next])
+            await within(SYNC_BOUND_MS, async () => (await me(two, dead)).status === 401);
+          expect(testLogs.take(REUSE_ALARM)).toHaveLength(1);
         }
       },
     );

@@ -1,4 +1,5 @@
 import { expect } from '@jest/globals';
+import type { SampleConfig } from '../../sample/config.js';
 import type { TestDatabase } from './databases.js';
 import { decodePart } from './forge.js';
 import { bearer } from './http.js';
@@ -50,8 +51,11 @@ export async function expectDeadInSample(sample: RunningSample, pair: Pair): Pro
   expect((await refreshRowOf(sample.app, pair.refreshToken)).revokedAt).not.toBeNull();
 }
 
-/** Two instances of the sample on one database, started on first use (so a suite that skips them starts nothing). */
-export function twoSamples(db: TestDatabase): {
+/** Two instances of the sample on one database, both with `overrides`, started on first use (so a suite that skips them starts nothing). */
+export function twoSamples(
+  db: TestDatabase,
+  overrides: Partial<SampleConfig> = {},
+): {
   start(): Promise<[RunningSample, RunningSample]>;
   close(): Promise<void>;
 } {
@@ -60,8 +64,8 @@ export function twoSamples(db: TestDatabase): {
   return {
     async start() {
       if (!a || !b) {
-        a = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT });
-        b = await startSample(db.reopen(), { introspectionClient: INTROSPECTION_CLIENT });
+        a = await startSample(db.fresh(), { introspectionClient: INTROSPECTION_CLIENT, ...overrides });
+        b = await startSample(db.reopen(), { introspectionClient: INTROSPECTION_CLIENT, ...overrides });
       }
       return [a, b];
     },
