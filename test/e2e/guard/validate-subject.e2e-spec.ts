@@ -47,6 +47,8 @@ eachAdapter('validateSubject', (adapter) => {
     });
 
     it('with validateSubjectCacheTtl 0 the hook is asked on every request', async () => {
+      // Counts only this test's questions: `asked` is shared by the suite.
+      const askedBefore = asked.length;
       const token = await tokenFor('carol');
       await running.http.get('/who').set(bearer(token)).expect(200);
       blocked.add('carol');
@@ -56,7 +58,7 @@ eachAdapter('validateSubject', (adapter) => {
         blocked.delete('carol');
       }
       await running.http.get('/who').set(bearer(token)).expect(200);
-      expect(asked.filter((s) => s === 'carol')).toHaveLength(3);
+      expect(asked.slice(askedBefore)).toEqual(['carol', 'carol', 'carol']);
     });
 
     it.each(['boom', 'boom-async'])(
