@@ -16,6 +16,13 @@ export interface ScryptParams {
   p: number;
 }
 
+/**
+ * Node's key derivation and constant-time comparison, called through this
+ * object so that tests can watch them: how many scrypt runs a login costs,
+ * and that the hash comparison is timingSafeEqual's.
+ */
+export const passwordCrypto = { scrypt, timingSafeEqual };
+
 const KEY_LENGTH = 64;
 const SALT_LENGTH = 16;
 /** Hashes written before the parameters were stored (`scrypt$<salt>$<hash>`) used Node's defaults. */
@@ -38,7 +45,7 @@ function derive(password: string, salt: Buffer, length: number, { ln, r, p }: Sc
   // room for OpenSSL's small buffers. libuv's thread pool (4 threads) bounds how many run at once.
   const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
+    passwordCrypto.scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
   );
 }
 
@@ -94,7 +101,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parsed = parse(stored);
   if (!parsed) return false;
   const actual = await derive(password, parsed.salt, parsed.hash.length, parsed.params);
-  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
+  return actual.length === parsed.hash.length && passwordCrypto.timingSafeEqual(actual, parsed.hash);
 }
 
 /**
