@@ -1,15 +1,64 @@
-import { describe, expect, it } from '@jest/globals';
-import { dummyHash, hashPassword, needsRehash, scryptParams, verifyPassword } from '../../sample/users/password.js';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { scryptSync, timingSafeEqual } from 'node:crypto';
+import {
+  dummyHash,
+  hashPassword,
+  needsRehash,
+  passwordCrypto,
+  scryptParams,
+  verifyPassword,
+} from '../../sample/users/password.js';
 import { legacyHash } from '../support/legacy-password.js';
 
 const cheap = scryptParams(10);
 
 describe('sample password hashes', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
   it('writes the parameters into the hash, and checks the password against them', async () => {
     const stored = await hashPassword('right password', cheap);
     expect(stored).toMatch(/^scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
     expect(await verifyPassword('right password', stored)).toBe(true);
     expect(await verifyPassword('wrong password', stored)).toBe(false);
+  });
+
+  it('the hash is scrypt of the password, under the salt and the parameters it names', async () => {
+    for (const params of [scryptParams(10), scryptParams(12)]) {
+      const [, , salt, hash] = (await hashPassword('right password', params)).split('$');
+      const expected = scryptSync('right password', Buffer.from(salt, 'base64url'), 64, {
+        N: 2 ** params.ln,
+        r: 8,
+        p: 1,
+      });
+      expect(Buffer.from(hash, 'base64url').equals(expected)).toBe(true);
+    }
+  });
+
+  it("compares with node:crypto's timingSafeEqual, and its answer is the answer", async () => {
+    expect(passwordCrypto.timingSafeEqual).toBe(timingSafeEqual);
+    const stored = await hashPassword('right password', cheap);
+    const storedKey = Buffer.from(stored.split('$')[3], 'base64url');
+    const compare = jest.spyOn(passwordCrypto, 'timingSafeEqual');
+
+    expect(await verifyPassword('right password', stored)).toBe(true);
+    expect(await verifyPassword('wrong password', stored)).toBe(false);
+    // One comparison per check, of the derived key against the stored one.
+    expect(compare).toHaveBeenCalledTimes(2);
+    const [[right, storedRight], [wrong, storedWrong]] = compare.mock.calls.map(([a, b]) => [
+      Buffer.from(a as Uint8Array),
+      Buffer.from(b as Uint8Array),
+    ]);
+    expect(storedRight.equals(storedKey) && storedWrong.equals(storedKey)).toBe(true);
+    expect(right.equals(storedKey)).toBe(true);
+    expect(wrong.equals(storedKey)).toBe(false);
+
+    // No other comparison decides: the check says what timingSafeEqual says.
+    compare.mockReturnValue(false);
+    expect(await verifyPassword('right password', stored)).toBe(false);
+    compare.mockReturnValue(true);
+    expect(await verifyPassword('wrong password', stored)).toBe(true);
   });
 
   it('still checks hashes in the old format (scrypt$<salt>$<hash>, N = 2^14)', async () => {
