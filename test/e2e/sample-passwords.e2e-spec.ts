@@ -1,7 +1,8 @@
-import { afterEach, expect, it } from '@jest/globals';
+import { afterEach, expect, it, jest } from '@jest/globals';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { configFromEnv } from '../../sample/config.js';
+import { passwordCrypto } from '../../sample/users/password.js';
 import { User } from '../../sample/users/user.entity.js';
 import { eachDatabase } from '../support/databases.js';
 import { TEST_SECRET } from '../support/keys.js';
@@ -11,6 +12,7 @@ import { login, startSample, type RunningSample } from '../support/sample-app.js
 eachDatabase('sample password storage', (database) => {
   let sample: RunningSample | undefined;
   afterEach(async () => {
+    jest.restoreAllMocks();
     await sample?.close();
     sample = undefined;
   });
@@ -83,5 +85,37 @@ eachDatabase('sample password storage', (database) => {
         .send({ currentPassword: 'correct horse battery', newPassword: 'new password 1' })
         .expect(403);
     }
+  });
+
+  it('an unknown username costs one scrypt run at the current cost, as a wrong password does', async () => {
+    // Not a default cost, and not the cheapest: a dummy hash at a fixed or stale cost shows.
+    sample = await startSample(database().fresh(), { passwordHashCost: 11 });
+    const running = sample;
+    await running.http.post('/auth/register').send({ username: 'hash.known', password: 'placeholder pw' }).expect(201);
+    const derive = jest.spyOn(passwordCrypto, 'scrypt');
+    const compare = jest.spyOn(passwordCrypto, 'timingSafeEqual');
+    /** The key derivations and comparisons one failed login makes. */
+    const failedLogin = async (username: string) => {
+      derive.mockClear();
+      compare.mockClear();
+      await running.http.post('/auth/login').send({ username, password: 'wrong password' }).expect(401);
+      return {
+        derivations: derive.mock.calls.map(([, salt, keyLength, options]) => ({
+          saltBytes: Buffer.from(salt as Uint8Array).length,
+          keyLength,
+          N: options.N,
+          r: options.r,
+          p: options.p,
+        })),
+        comparisons: compare.mock.calls.length,
+      };
+    };
+
+    const wrongPassword = await failedLogin('hash.known');
+    expect(wrongPassword).toEqual({
+      derivations: [{ saltBytes: 16, keyLength: 64, N: 2 ** 11, r: 8, p: 1 }],
+      comparisons: 1,
+    });
+    expect(await failedLogin('hash.nobody')).toEqual(wrongPassword);
   });
 });
