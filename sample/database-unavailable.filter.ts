@@ -13,6 +13,8 @@ const NETWORK_CODES = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'PROTOCOL_CONNECTION_LOST',
+  // mysql2's per-query timeout (maxQueryExecutionTime, sample/config.ts): the database stopped answering.
+  'PROTOCOL_SEQUENCE_TIMEOUT',
   '57P01',
   '57P03',
   '08006',
@@ -24,7 +26,8 @@ function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; driverError?: { code?: string }; message?: string; name?: string } | null;
   if (!e) return false;
   if (NETWORK_CODES.has(e.code ?? '') || NETWORK_CODES.has(e.driverError?.code ?? '')) return true;
-  return /Connection terminated|connection is in closed state|timeout exceeded when trying to connect|Can't add new command/i.test(
+  // "Query read timeout": node-postgres's query_timeout (sample/config.ts), on a connection that stopped answering.
+  return /Connection terminated|connection is in closed state|timeout exceeded when trying to connect|Can't add new command|Query read timeout/i.test(
     e.message ?? '',
   );
 }

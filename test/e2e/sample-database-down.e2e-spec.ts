@@ -75,12 +75,11 @@ for (const name of ['postgres', 'mariadb'] as const) {
     ];
 
     async function expectUnavailable(calls: ReturnType<typeof ownCalls>): Promise<void> {
-      const seen = [];
-      // One after another: each waits on the database on its own.
-      for (const call of calls) {
-        const res = await call;
-        seen.push({ status: res.status, retryAfter: res.headers['retry-after'], body: res.body });
-      }
+      const seen = (await Promise.all(calls)).map((res) => ({
+        status: res.status,
+        retryAfter: res.headers['retry-after'],
+        body: res.body,
+      }));
       expect(seen).toEqual(calls.map(() => ({ status: 503, retryAfter: '5', body: UNAVAILABLE })));
     }
 
@@ -104,5 +103,16 @@ for (const name of ['postgres', 'mariadb'] as const) {
         await expectBack();
       }
     });
+
+    // The pooled connections stay open and silent: each call waits for the driver's query or
+    // connect timeout (sample/config.ts, 5 to 6 s), all at once.
+    it('hanging: the sample answers 503 with Retry-After once the driver gives up, never 500, and serves again once it is back', async () => {
+      proxy.stall();
+      try {
+        await expectUnavailable(ownCalls());
+      } finally {
+        await expectBack();
+      }
+    }, 60_000);
   });
 }
