@@ -182,3 +182,35 @@ describe('sample OAuth endpoints', () => {
     expect(seen).toEqual(expected);
   });
 });
+
+describe('sample body size', () => {
+  let sample: RunningSample;
+
+  beforeAll(async () => {
+    sample = await startSample(tempSqliteDatabase());
+  });
+  afterAll(async () => {
+    await sample?.close();
+  });
+
+  it('a body over 16 kB is a 413 with a JSON body, JSON or form; one under it reaches validation', async () => {
+    const seen: Outcome[] = [];
+    for (const size of [15_000, 16_500]) {
+      const padding = 'x'.repeat(size - 40);
+      const json = await sample.http
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ username: padding, password: 'any password' }));
+      seen.push({ case: `JSON, ${size} bytes`, status: json.status, body: json.body });
+      const form = await sample.http.post('/auth/login').type('form').send(`username=${padding}&password=any+password`);
+      seen.push({ case: `form, ${size} bytes`, status: form.status, body: form.body });
+    }
+    const tooLarge = { statusCode: 413, message: expect.any(String) };
+    expect(seen).toEqual([
+      { case: 'JSON, 15000 bytes', status: 400, body: namesField('username') },
+      { case: 'form, 15000 bytes', status: 400, body: namesField('username') },
+      { case: 'JSON, 16500 bytes', status: 413, body: tooLarge },
+      { case: 'form, 16500 bytes', status: 413, body: tooLarge },
+    ]);
+  });
+});
