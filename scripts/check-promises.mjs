@@ -17,8 +17,8 @@ const squash = (text) => text.replace(/\s+/g, ' ').trim();
 /**
  * The titles of a test file: the first argument of every call that takes a
  * title and a function (it, test, describe, it.each(...)(...), eachDatabase and
- * the like), as text and as a pattern in which `${...}` of a template literal
- * and printf-style `%s` match anything.
+ * the like), as text and as a pattern in which `${...}` of a template literal,
+ * Jest's `$name` of `.each` and printf-style `%s` match anything.
  */
 const titleCache = new Map();
 function titles(file) {
@@ -31,7 +31,7 @@ function titles(file) {
     if (!source.slice(0, match.index).trimEnd().endsWith('(')) continue;
     const text = squash(match[2].replace(/\\(['"`\\])/g, '$1'));
     const pattern = text
-      .split(/(\$\{[^}]*\}|%[sdipfjo#])/)
+      .split(/(\$\{[^}]*\}|\$[A-Za-z_][\w.]*|%[sdipfjo#])/)
       .map((piece, i) => (i % 2 ? '.*' : piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('');
     found.push({ text, pattern: new RegExp(`^${pattern}$`) });

@@ -16,6 +16,9 @@ eachDatabase('refresh tokens', (db) => {
     it(\`survives \${ROUNDS} rounds of racing\`, async () => {});
   });
   it.each([['a'], ['b']])('refuses a token %s: a plain 401', async () => {});
+  describe.each([{ path: '/login' }])('POST $path', ({ path }) => {
+    it('a bad body is a 400 naming the field', async () => void path);
+  });
 });
 // it('a commented-out test', () => {});
 const note = 'a string that is not a title';
@@ -37,8 +40,9 @@ describe('scripts/check-promises.mjs', () => {
       '| by a part | `test/a.spec.ts` "spends the old token…", "…records the chain", "…old token and…" |',
       '| in a group | `test/a.spec.ts` "rotation: spends the old token and records the chain", "refresh tokens" |',
       '| races | `test/a.spec.ts` "survives 10 rounds of racing", "refuses a token %s: a plain 401" |',
+      '| each | `test/a.spec.ts` "POST $path: a bad body is a 400 naming the field" |',
     ]);
-    expect(result).toEqual({ status: 0, output: expect.stringContaining('4 promises') });
+    expect(result).toEqual({ status: 0, output: expect.stringContaining('5 promises') });
   });
 
   it.each([
