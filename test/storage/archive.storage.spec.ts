@@ -5,6 +5,7 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { TokenLogService, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
+import { JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
 import { In, LessThan, type DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, entities } from '../support/module-app.js';
@@ -186,6 +187,33 @@ eachDatabase('token archive', (database) => {
     } finally {
       await retained.app.close();
     }
+  });
+
+  it('purges revocation events older than accessTokenTtl plus margins, and keeps the newer ones', async () => {
+    // README: events are purged by the archive sweep once older than accessTokenTtl plus margins.
+    const { accessTokenTtl, clockTolerance, archiveSafetyMargin } = app.get(JwtRevocationConfig);
+    const horizon = (accessTokenTtl + clockTolerance + archiveSafetyMargin) * 1000;
+    const events = source.getRepository(entities.revocationEvent);
+    const tag = randomBytes(4).toString('hex');
+    const now = Date.now();
+    const event = (key: string, at: number) => ({ kind: 'session' as const, key: `${key}-${tag}`, value: 0, at });
+    await events.insert([
+      event('long-gone', now - horizon - HOUR),
+      event('just-past', now - horizon - 30_000),
+      event('also-past', now - horizon - 60_000),
+      event('just-inside', now - horizon + 30_000),
+    ]);
+    // A revocation made now writes its event the usual way.
+    const live = await tokens.issue('archive-events');
+    await tokens.revokeSession(live.sessionId, 'logout');
+
+    // Batches of one: the purge drains every old event, not just a batch.
+    expect(await tokens.archiveExpired({ batchSize: 1 })).toMatchObject({ ran: true });
+    const left = (await events.find()).map((e) => e.key);
+    for (const gone of ['long-gone', 'just-past', 'also-past']) expect(left).not.toContain(`${gone}-${tag}`);
+    expect(left).toContain(`just-inside-${tag}`);
+    expect(left).toContain(live.sessionId);
+    expect(await events.count({ where: { at: LessThan(now - horizon) } })).toBe(0);
   });
 
   describe('crash safety', () => {
