@@ -82,4 +82,43 @@ eachAdapter('validateSubject', (adapter) => {
       expect(res.body).toMatchObject({ statusCode: 403, message: 'Account suspended' });
     });
   });
+
+  describe('validateSubject cache and revokeAllForSubject', () => {
+    const deleted = new Set<string>();
+    const asked: string[] = [];
+    const validateSubject = (subject: string): boolean => {
+      asked.push(subject);
+      return !deleted.has(subject);
+    };
+
+    const running = appForSuite(() =>
+      startGuardApp(
+        { signing: { secret: TEST_SECRET }, validateSubject, validateSubjectCacheTtl: 30 },
+        { adapter, controllers: [WhoController] },
+      ),
+    );
+
+    it('after revokeAllForSubject, a new token of the subject makes the hook be asked again, not the cached yes', async () => {
+      const tokens = tokensOf(running);
+      const before = await tokens.issue('dave');
+      const erin = await tokens.issue('erin');
+      await running.http.get('/who').set(bearer(erin.accessToken)).expect(200);
+      await running.http.get('/who').set(bearer(before.accessToken)).expect(200);
+      await running.http.get('/who').set(bearer(before.accessToken)).expect(200);
+      // The control: the yes is cached, so the hook was asked once, and a change of the app's answer goes unseen.
+      deleted.add('dave');
+      await running.http.get('/who').set(bearer(before.accessToken)).expect(200);
+      expect(asked).toEqual(['erin', 'dave']);
+
+      // The user is deleted: the app revokes everything of the subject, and must not be answered from the cache.
+      await tokens.revokeAllForSubject('dave', 'subject_deleted');
+      expect401(await running.http.get('/who').set(bearer(before.accessToken)));
+      const after = await tokens.issue('dave');
+      expect401(await running.http.get('/who').set(bearer(after.accessToken)));
+      expect(asked).toEqual(['erin', 'dave', 'dave']);
+      // Another subject's cached answer is left alone.
+      await running.http.get('/who').set(bearer(erin.accessToken)).expect(200);
+      expect(asked).toEqual(['erin', 'dave', 'dave']);
+    });
+  });
 });
