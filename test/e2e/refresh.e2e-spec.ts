@@ -5,7 +5,8 @@ import type { DataSource } from 'typeorm';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { raceRounds } from '../support/races.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
-import { sha256 } from '../support/token-rows.js';
+import { jtiOf, sidOf } from '../support/sample-tokens.js';
+import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
 const ROUNDS = raceRounds();
 
@@ -40,19 +41,39 @@ eachDatabase('refresh, revoke and introspect over HTTP', (database) => {
     // SQLite: one process owns the file; two instances on it are not a deployment.
     it('parallel refreshes through two app instances on one database: one chain', async () => {
       const second = await startSample(db.reopen(), { introspectionClient: CLIENT });
+      const instances = [sample, second];
+      const me = (instance: RunningSample, accessToken: string) =>
+        instance.http.get('/me').set('Authorization', `Bearer ${accessToken}`);
       try {
-        const user = await registerAndLogin(sample.http, 'par.bob');
-        const answers = await Promise.all(
-          Array.from({ length: 10 }, (_, i) =>
-            (i % 2 ? second : sample).http.post('/auth/refresh').send({ refreshToken: user.refreshToken }),
-          ),
-        );
-        const ok = answers.filter((a) => a.status === 200);
-        expect(answers.every((a) => a.status === 200 || a.status === 401)).toBe(true);
-        expect(ok.length).toBeGreaterThan(0);
-        expect(new Set(ok.map((a) => a.body.refreshToken)).size).toBe(1);
-        const chain = await sample.http.post('/auth/refresh').send({ refreshToken: ok[0].body.refreshToken });
-        expect(chain.status).toBe(200);
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await registerAndLogin(sample.http, `par.bob${round}`);
+          const sid = sidOf(user.accessToken);
+          const answers = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              instances[i % 2].http.post('/auth/refresh').send({ refreshToken: user.refreshToken }),
+            ),
+          );
+          // Whichever instance wrote the successor, every caller on either instance gets that same pair.
+          expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+          const pair = answers[0].body as { accessToken: string; refreshToken: string };
+          expect(new Set(answers.map((a) => a.body.refreshToken))).toEqual(new Set([pair.refreshToken]));
+          expect(new Set(answers.map((a) => jtiOf(a.body.accessToken)))).toEqual(new Set([jtiOf(pair.accessToken)]));
+          expect(answers.every((a) => sidOf(a.body.accessToken) === sid)).toBe(true);
+          // In the database: the login's token spent, one successor pair, one live chain ending in it.
+          const rows = await rowsOf(sample.app, sid);
+          expect(rows.filter((r) => r.tokenType === 'refresh')).toHaveLength(2);
+          expect(rows.filter((r) => r.tokenType === 'access')).toHaveLength(2);
+          const live = await liveRefreshRows(sample.app, sid);
+          expect(live).toHaveLength(1);
+          expect(live[0].tokenHash).toBe(sha256(pair.refreshToken));
+          // Each instance has its own guard: the pair passes both, and the chain goes on from either.
+          for (const instance of instances) await me(instance, pair.accessToken).expect(200);
+          const next = await instances[round % 2].http
+            .post('/auth/refresh')
+            .send({ refreshToken: pair.refreshToken })
+            .expect(200);
+          for (const instance of instances) await me(instance, next.body.accessToken).expect(200);
+        }
       } finally {
         await second.close();
       }
