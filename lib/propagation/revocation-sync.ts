@@ -97,8 +97,9 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
 
   private receive(event: RevocationEvent): void {
     this.state.apply(event);
-    // A jump in the sequence: something was lost (or rolled back); look.
-    if (this.lastSeq > 0 && event.seq > this.lastSeq + 1) void this.catchUp();
+    // A jump in the sequence: something was lost (or rolled back); look. Until this instance has seen a
+    // number (the boot load reads rows, not the sequence), any event past the first counts as a jump.
+    if (event.seq > this.lastSeq + 1) void this.catchUp();
     this.lastSeq = Math.max(this.lastSeq, event.seq);
   }
 

@@ -42,9 +42,14 @@ interface Instances {
   close(): Promise<void>;
 }
 
-async function instances(db: TestDatabase, bus: Partial<JwtRevocationModuleOptions>): Promise<Instances> {
+async function instances(
+  db: TestDatabase,
+  bus: Partial<JwtRevocationModuleOptions>,
+  before?: (loud: ModuleApp) => Promise<void>,
+): Promise<Instances> {
   const loud = await bootModule(db.fresh(), { ...QUIET, ...bus, ...OWN_CHANNEL });
   const silent = await bootModule(db.reopen(), { ...QUIET, propagation: 'poll', ...OWN_CHANNEL });
+  await before?.(loud);
   const b = await bootModule(db.reopen(), { ...QUIET, ...bus, ...OWN_CHANNEL });
   return {
     b,
@@ -101,6 +106,20 @@ eachDatabase('sequence gaps', (database) => {
             const first = await revokedOn(running.loud, 'gap.first');
             await within(BUS_MS, () => verdict(running.b, first) === 'revoked');
             expect(running.b.app.get(RevocationSync).status().lastSeq).toBeGreaterThan(0);
+            await expectCatchUpOnGap(running);
+          } finally {
+            await running.close();
+          }
+        },
+      );
+
+      twoInstancesOn(db)(
+        'right after boot too: the first event heard skips past what the boot load read, and the instance catches up',
+        async () => {
+          const running = await instances(db, bus, async (loud) => {
+            await revokedOn(loud, 'gap.before-boot');
+          });
+          try {
             await expectCatchUpOnGap(running);
           } finally {
             await running.close();
