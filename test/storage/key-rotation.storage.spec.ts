@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { KeyRing, type IssuedTokens, type SigningKeyOptions } from 'nestjs-jwt-revocation';
+import { InvalidTokenException, KeyRing, type IssuedTokens, type SigningKeyOptions } from 'nestjs-jwt-revocation';
 import request from 'supertest';
 import { eachDatabase, twoInstancesOn } from '../support/databases.js';
 import { decodePart, forge } from '../support/forge.js';
@@ -8,7 +8,14 @@ import { tokensOf } from '../support/guard-app.js';
 import { INVALID } from '../support/http.js';
 import { keyPair } from '../support/keys.js';
 import { bootProbeApp, expectOnePair, probe } from '../support/probe-app.js';
-import { liveRefreshRows } from '../support/token-rows.js';
+import { raceRounds } from '../support/races.js';
+import { within } from '../support/time.js';
+import { liveRefreshRows, refreshRowOf, sha256 } from '../support/token-rows.js';
+
+const ROUNDS = raceRounds();
+
+/** A catch-up every second (syncInterval: 1), plus the time to run it, with room to spare on a loaded machine. */
+const SYNC_BOUND_MS = 5000;
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
@@ -138,16 +145,53 @@ eachDatabase('refresh tokens (service level)', (database) => {
     twoInstances(
       'two instances with different current keys (a rolling key rotation) keep one live chain for parallel refreshes',
       async () => {
-        const a = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] } });
-        const b = await bootProbeApp(db.reopen(), { signing: { keys: [NEW, OLD] } });
+        // A catch-up every second: each refuses what the other revoked within SYNC_BOUND_MS, whatever the bus.
+        const a = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] }, syncInterval: 1 });
+        const b = await bootProbeApp(db.reopen(), { signing: { keys: [NEW, OLD] }, syncInterval: 1 });
+        const name = new Map([
+          [a, 'instance a'],
+          [b, 'instance b'],
+        ]);
         try {
-          const first = await tokensOf(a).issue('kid.yuri');
-          const results = await Promise.allSettled(
-            Array.from({ length: 6 }, (_, i) => tokensOf(i % 2 ? a : b).refresh(first.refreshToken)),
-          );
-          expectOnePair(results);
-          expect((await tokensOf(a).findSession(first.sessionId))?.revokedAt).toBeNull();
-          expect(await liveRefreshRows(a, first.sessionId)).toHaveLength(1);
+          for (let round = 0; round < ROUNDS; round++) {
+            const first = await tokensOf(round % 2 ? b : a).issue(`kid.yuri${round}`);
+            const on = Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b));
+            const results = await Promise.allSettled(
+              on.map((app) => tokensOf(app).refresh(first.refreshToken, { userAgent: name.get(app) })),
+            );
+            const pairs = expectOnePair(results);
+            const pair = pairs[0];
+            // Which instance wrote the successor: the user agent it wrote with, on the one live chain.
+            const live = await liveRefreshRows(a, first.sessionId);
+            expect(live).toHaveLength(1);
+            expect(live[0].tokenHash).toBe(sha256(pair.refreshToken));
+            expect(live[0].parentJti).toBe((await refreshRowOf(a, first.refreshToken)).jti);
+            expect([...name.values()]).toContain(live[0].userAgent);
+            expect((await tokensOf(a).findSession(first.sessionId))?.revokedAt).toBeNull();
+            // Every caller got the pair signed by the instance it asked, under that one's current key:
+            // b's guard takes both keys; a's knows only the old one, and an unknown kid is a plain 401.
+            for (const [i, got] of pairs.entries()) {
+              expect(got.jti).toBe(pair.jti);
+              const signedByA = on[i] === a;
+              expect(decodePart(got.accessToken, 0)).toMatchObject({ kid: signedByA ? 'k-old' : 'k-new' });
+              expect(await probe(b, got.accessToken)).toBe(200);
+              expect(await probe(a, got.accessToken)).toBe(signedByA ? 200 : 401);
+            }
+            // The chain goes on from the instance that did not write the successor.
+            const other = live[0].userAgent === 'instance a' ? b : a;
+            const next = await tokensOf(other).refresh(pair.refreshToken);
+            expect(await probe(b, next.accessToken)).toBe(200);
+            expect(await probe(other, next.accessToken)).toBe(200);
+            // The token the race spent, two generations old now: reuse, on the other instance.
+            const reuseOn = other === a ? b : a;
+            await expect(tokensOf(reuseOn).refresh(first.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+            // The session dies on both guards: at once on the one that saw the reuse, within its catch-up on the other.
+            for (const dead of [pairs[0], pairs[1], next]) {
+              expect(await probe(reuseOn, dead.accessToken)).toBe(401);
+              await within(SYNC_BOUND_MS, async () => (await probe(other, dead.accessToken)) === 401);
+            }
+            expect(await liveRefreshRows(a, first.sessionId)).toHaveLength(0);
+          }
         } finally {
           await b.close();
           await a.close();
