@@ -17,6 +17,9 @@ const ROUNDS = raceRounds();
 /** A catch-up every second (syncInterval: 1), plus the time to run it, with room to spare on a loaded machine. */
 const SYNC_BOUND_MS = 5000;
 
+/** Each round waits for the other instance's catch-up (polling on MariaDB): room for RACE_ROUNDS rounds. */
+const TWO_INSTANCE_TIMEOUT_MS = 30_000 + ROUNDS * 2 * SYNC_BOUND_MS;
+
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
   const twoInstances = twoInstancesOn(db);
@@ -197,6 +200,7 @@ eachDatabase('refresh tokens (service level)', (database) => {
           await a.close();
         }
       },
+      TWO_INSTANCE_TIMEOUT_MS,
     );
   });
 });
