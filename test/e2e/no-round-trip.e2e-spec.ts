@@ -6,6 +6,7 @@ import type { Logger as TypeOrmLogger } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { typeOrmLogs } from '../support/logs.js';
+import { bootModule } from '../support/module-app.js';
 import { bootProbeApp, probe } from '../support/probe-app.js';
 import { appForSuite } from '../support/suite-app.js';
 import { within } from '../support/time.js';
@@ -62,6 +63,41 @@ eachDatabase('no database round trip per request', (database) => {
       // And the counter still counts: a read through the service is seen.
       await tokens.findToken(live[0].jti);
       expect(queries.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('allowlist mode', () => {
+    const db = database();
+
+    it('tokens this instance knows issue no query; one it has not seen costs one look-up, then none', async () => {
+      const { database: options, queries } = countingQueries(db.fresh());
+      const app = await bootProbeApp(options, { ...QUIET, mode: 'allowlist' });
+      // Another instance on the same database: it issues a token this one has never seen.
+      const other = await bootModule(db.reopen(), { ...QUIET, mode: 'allowlist' });
+      try {
+        const tokens = tokensOf(app);
+        const own = [await tokens.issue('rt.own-1'), await tokens.issue('rt.own-2')];
+        const revoked = await tokens.issue('rt.own-revoked');
+        await tokens.revoke(revoked.jti, 'admin');
+        const foreign = await other.tokens.issue('rt.foreign');
+        const published = db.name === 'postgres' ? 1 : 0;
+        await within(5000, () => queries.filter((query) => query.includes('pg_notify')).length === published);
+
+        queries.length = 0;
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const pair of own) expect(await probe(app, pair.accessToken)).toBe(200);
+          expect(await probe(app, revoked.accessToken)).toBe(401);
+        }
+        expect(queries).toEqual([]);
+
+        // Not seen here: one look-up in the log, and from then on it is known.
+        for (let round = 0; round < ROUNDS; round++) expect(await probe(app, foreign.accessToken)).toBe(200);
+        expect(queries).toHaveLength(1);
+        expect(queries[0]).toMatch(/jwt_token_log/);
+      } finally {
+        await other.close();
+        await app.close();
+      }
     });
   });
 });
