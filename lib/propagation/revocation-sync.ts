@@ -5,6 +5,7 @@ import type { RevocationEvent } from '../interfaces/revocation-event.interface.j
 import { TokenStore } from '../storage/token-store.interface.js';
 import type { RevocationBus } from './revocation-bus.interface.js';
 import { RevocationState } from '../revocation/revocation-state.js';
+import { SubjectValidator } from '../request/subject-validator.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
 
 /** Events re-read before the last catch-up: covers transactions that committed late and clock skew between instances. */
@@ -43,6 +44,7 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
     private readonly store: TokenStore,
     private readonly state: RevocationState,
     @Inject(JWT_REVOCATION_BUS) private readonly bus: RevocationBus,
+    private readonly subjects: SubjectValidator,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -96,11 +98,22 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
   }
 
   private receive(event: RevocationEvent): void {
-    this.state.apply(event);
+    this.apply(event);
     // A jump in the sequence: something was lost (or rolled back); look. Until this instance has seen a
     // number (the boot load reads rows, not the sequence), any event past the first counts as a jump.
     if (event.seq > this.lastSeq + 1) void this.catchUp();
     this.lastSeq = Math.max(this.lastSeq, event.seq);
+  }
+
+  /**
+   * A subject's revocation also drops its cached `validateSubject` answer, on
+   * every instance: a deleted or blocked user's next token is judged by the app
+   * again, not by a yes cached before. A catch-up re-reading the event drops it
+   * again, which costs the app one more question, never a wrong answer.
+   */
+  private apply(event: RevocationEvent): void {
+    this.state.apply(event);
+    if (event.kind === 'subject') this.subjects.forget(event.key);
   }
 
   private async readEvents(): Promise<void> {
@@ -113,7 +126,7 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
         'revocation catch-up',
       );
       for (const event of events) {
-        this.state.apply(event);
+        this.apply(event);
         this.lastSeq = Math.max(this.lastSeq, event.seq);
       }
       this.confirmed(started);

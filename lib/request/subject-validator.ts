@@ -7,8 +7,9 @@ const MAX_CACHED = 10_000;
 
 /**
  * Runs the app's `validateSubject` hook, reusing an answer for
- * `validateSubjectCacheTtl` seconds. `revokeAllForSubject` forgets the
- * subject's answer, so a deleted user is refused at once on this instance.
+ * `validateSubjectCacheTtl` seconds. A subject's revocation (`revokeAllForSubject`)
+ * forgets its answer on every instance as the event arrives (RevocationSync), so
+ * a deleted user's next token is judged by the app again.
  */
 @Injectable()
 export class SubjectValidator {

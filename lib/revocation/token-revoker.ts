@@ -3,7 +3,6 @@ import type { RevocationEvent } from '../interfaces/revocation-event.interface.j
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { RevocationSync } from '../propagation/revocation-sync.js';
-import { SubjectValidator } from '../request/subject-validator.js';
 import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
 import { TokenCodec } from '../tokens/token-codec.js';
@@ -24,7 +23,6 @@ export class TokenRevoker {
     private readonly state: RevocationState,
     private readonly sync: RevocationSync,
     private readonly events: TokenEvents,
-    private readonly subjects: SubjectValidator,
     private readonly codec: TokenCodec,
   ) {}
 
@@ -65,8 +63,8 @@ export class TokenRevoker {
     assertSubject(subject);
     assertReason(reason);
     const { event } = await stored(this.store.revokeSubject(subject, reason, Date.now()));
+    // Applied here at once (and its cached validateSubject answer dropped), then published.
     this.sync.propagate(event);
-    this.subjects.forget(subject);
     this.events.emit({ type: 'revoked', scope: 'subject', subject, reason });
   }
 

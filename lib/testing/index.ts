@@ -12,6 +12,7 @@ export { RevocationSync } from '../propagation/revocation-sync.js';
 export { PollingBus } from '../propagation/polling.bus.js';
 export { LogoutInterceptor } from '../request/logout.interceptor.js';
 export { SessionActivity } from '../request/session-activity.js';
+export { SubjectValidator } from '../request/subject-validator.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
 export { RevocableJwtStrategy } from '../request/revocable-jwt.strategy.js';
 export { TokenCodec } from '../tokens/token-codec.js';

@@ -10,6 +10,7 @@ import {
   RevocationSync,
   SessionActivity,
   StoreTimeoutError,
+  SubjectValidator,
   withStoreTimeout,
 } from 'nestjs-jwt-revocation/testing';
 import { testLogs } from '../support/logs.js';
@@ -84,7 +85,7 @@ describe('calls on the revocation path against a store that hangs', () => {
     const store = hangingStore();
     const config = configWith({ storeTimeout: 1 });
     const state = new RevocationState(config, store);
-    const sync = new RevocationSync(config, store, state, new PollingBus());
+    const sync = new RevocationSync(config, store, state, new PollingBus(), new SubjectValidator(config));
     const started = Date.now();
     await sync.catchUp();
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
