@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JwtRevocationModuleOptions } from 'nestjs-jwt-revocation';
 import { createTokenExtractor, JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
+import { headerOf } from '../../lib/request/token-extractor.js';
 import { TEST_SECRET } from '../support/keys.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,6 +20,10 @@ describe('createTokenExtractor', () => {
       expect(extract({ authorization: 'bearer a.b.c' })).toBe('a.b.c');
       expect(extract({ authorization: 'BEARER a.b.c' })).toBe('a.b.c');
       expect(extract({ authorization: 'Bearer    a.b.c   ' })).toBe('a.b.c');
+    });
+
+    it('a header sent as a one-value array is no string either: no token', () => {
+      expect(extract({ authorization: ['Bearer a.b.c'] })).toBeNull();
     });
 
     it.each<[string, Headers]>([
@@ -56,6 +61,20 @@ describe('createTokenExtractor', () => {
     it('unquotes a quoted value and percent-decodes it', () => {
       expect(extract({ cookie: 'at="a.b.c"' })).toBe('a.b.c');
       expect(extract({ cookie: 'at=a%2Eb%2Ec' })).toBe('a.b.c');
+    });
+
+    it('a quote on one side only is part of the value', () => {
+      expect(extract({ cookie: 'at="a.b.c' })).toBe('"a.b.c');
+      expect(extract({ cookie: 'at=a.b.c"' })).toBe('a.b.c"');
+    });
+
+    it('a first cookie of that name that does not decode is no token: a later one does not stand in', () => {
+      expect(extract({ cookie: 'at=%E0%A4%A; at=a.b.c' })).toBeNull();
+    });
+
+    it('a pair without "=" is no cookie of that name, even one letter longer', () => {
+      expect(extract({ cookie: 'atx' })).toBeNull();
+      expect(extract({ cookie: 'atx; theme=dark' })).toBeNull();
     });
 
     it.each<[string, Headers]>([
@@ -110,5 +129,24 @@ describe('createTokenExtractor', () => {
       const extract = extractorWith({ maxTokenLength: 100, tokenFrom: { header: true, cookie: 'at' } });
       expect(extract({ authorization: `Bearer ${'x'.repeat(101)}`, cookie: 'at=small' })).toBeNull();
     });
+  });
+});
+
+describe('headerOf', () => {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  it('reads the JSON object before the first dot, unverified', () => {
+    expect(headerOf(`${part({ alg: 'HS256', kid: 'k1' })}.e30.sig`)).toEqual({ alg: 'HS256', kid: 'k1' });
+  });
+
+  it.each<[string, string]>([
+    ['no dot at all, even when the rest would decode', `${part({})}x`],
+    ['nothing before the first dot', `.${part({})}.sig`],
+    ['a header that is not JSON', '!!!.e30.sig'],
+    ['a header that is a string', `${part('at+jwt')}.e30.sig`],
+    ['a header that is a number', `${part(42)}.e30.sig`],
+    ['a header that is null', `${part(null)}.e30.sig`],
+  ])('is null for %s', (_name, token) => {
+    expect(headerOf(token)).toBeNull();
   });
 });
