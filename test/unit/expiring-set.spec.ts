@@ -55,4 +55,52 @@ describe('ExpiringSet', () => {
     expect(set.prune(T + 600)).toBe(0);
     expect(set.has('a')).toBe(true);
   });
+
+  it('clear forgets every key, and a key added after it lives on', () => {
+    const set = new ExpiringSet();
+    set.add('a', T + 10);
+    set.add('b', T + 5000);
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.has('a')).toBe(false);
+    expect(set.expiryOf('b')).toBeUndefined();
+    set.add('a', T + 5000);
+    expect(set.prune(T + 600)).toBe(0);
+    expect(set.has('a')).toBe(true);
+  });
+
+  it('has no expiry for a key it does not hold', () => {
+    const set = new ExpiringSet();
+    expect(set.expiryOf('never-added')).toBeUndefined();
+    set.add('a', T + 10);
+    set.delete('a');
+    expect(set.expiryOf('a')).toBeUndefined();
+  });
+
+  it('rounds a fractional expiry up: a key never leaves before its time', () => {
+    const set = new ExpiringSet();
+    set.add('a', T + 10.2);
+    expect(set.expiryOf('a')).toBe(T + 11);
+  });
+
+  describe('on bucket boundaries', () => {
+    /** The start of a bucket: the set counts its one-minute buckets from 1_700_000_000, so T is 40 s into one. */
+    const M = T + 20;
+
+    it('a key outlives its expiry until its minute is over, and goes once the next has begun', () => {
+      const set = new ExpiringSet();
+      set.add('a', M + 10);
+      expect(set.prune(M + 59)).toBe(0);
+      expect(set.prune(M + 60)).toBe(1);
+      expect(set.has('a')).toBe(false);
+    });
+
+    it('an expired key stays while its own minute is still running', () => {
+      const set = new ExpiringSet();
+      set.add('a', M + 60);
+      expect(set.prune(M + 61)).toBe(0);
+      expect(set.has('a')).toBe(true);
+      expect(set.prune(M + 120)).toBe(1);
+    });
+  });
 });
