@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { eachDatabase } from '../support/databases.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectInvalid } from '../support/probe-app.js';
