@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ServiceUnavailableException } from '@nestjs/common';
 import { InvalidTokenException } from 'nestjs-jwt-revocation';
 import type { EntitySubscriberInterface, UpdateEvent } from 'typeorm';
@@ -137,5 +137,41 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
     expect((await refreshRow(first.refreshToken)).spentAt).toBeNull();
     expect(await rowCount(first.sessionId)).toBe(2);
     expect(await sessionRow(first.sessionId)).toEqual(session);
+  });
+
+  describe('a refresh token whose rows contradict each other is refused before any write', () => {
+    // Rows the library itself does not leave behind (each revocation writes the
+    // session, its tokens and the subject's version together), but a restore, a
+    // hand edit or an older version might: the store checks each on its own.
+    async function expectRefusedUnwritten(refreshToken: string, sessionId: string) {
+      const before = await m.source.getRepository(entities.session).findOneBy({ sessionId });
+      await expect(m.tokens.refresh(refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
+      expect(hook.attempts).toBe(0);
+      expect((await refreshRow(refreshToken)).spentAt).toBeNull();
+      expect(await rowCount(sessionId)).toBe(2);
+      expect(await m.source.getRepository(entities.session).findOneBy({ sessionId })).toEqual(before);
+    }
+
+    it('its session row is gone: a 401, not a 503', async () => {
+      const first = await m.tokens.issue('contradicts.session');
+      await m.source.getRepository(entities.session).delete({ sessionId: first.sessionId });
+      await expectRefusedUnwritten(first.refreshToken, first.sessionId);
+    });
+
+    it('the token row is revoked while its session lives', async () => {
+      const first = await m.tokens.issue('contradicts.token');
+      await m.source
+        .getRepository(entities.tokenLog)
+        .update({ tokenHash: sha256(first.refreshToken) }, { revokedAt: Date.now(), revokeReason: 'logout' });
+      await expectRefusedUnwritten(first.refreshToken, first.sessionId);
+    });
+
+    it("the token was issued under an older token version than the subject's", async () => {
+      const first = await m.tokens.issue('contradicts.version');
+      await m.source
+        .getRepository(entities.subjectState)
+        .increment({ subject: 'contradicts.version' }, 'tokenVersion', 1);
+      await expectRefusedUnwritten(first.refreshToken, first.sessionId);
+    });
   });
 });
