@@ -24,6 +24,7 @@ export {
   type JwtRevocationEntitySet,
 } from '../storage/typeorm/entities/jwt-revocation.entities.js';
 export { closeHungConnections } from '../storage/typeorm/hung-connections.js';
+export { chunks } from '../storage/typeorm/revocation-rows.js';
 export { withStoreTimeout } from '../storage/store-timeout.js';
 export { StoreTimeoutError } from '../errors/store-timeout.error.js';
 export { INVALID_TOKEN_CHALLENGE } from '../errors/invalid-token.exception.js';
