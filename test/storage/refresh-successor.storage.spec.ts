@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { eachDatabase, type TestDatabase } from '../support/databases.js';
 import { bootModule, entities, type ModuleApp } from '../support/module-app.js';
 import { TEST_SECRET } from '../support/keys.js';
@@ -71,6 +71,27 @@ eachDatabase('refresh successors', (db: () => TestDatabase) => {
     await expect(m.tokens.refresh(chain[chain.length - 1].refreshToken)).resolves.toMatchObject({
       sessionId: chain[0].sessionId,
     });
+  });
+
+  it('the successor is HMAC-SHA256 over "row jti \\0 presented token", keyed by HKDF-SHA256 of the last configured key: what every instance and every version derives', async () => {
+    // Instances of two releases side by side (a rolling deploy) must hand a retry the
+    // same pair: the derivation is part of the stored format, pinned here by node:crypto.
+    const first = await m.tokens.issue('successor.vector');
+    const row = await m.source
+      .getRepository(entities.tokenLog)
+      .findOneByOrFail({ tokenHash: sha256(first.refreshToken) });
+    const key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(`${TEST_SECRET}-old-key`),
+        Buffer.alloc(0),
+        'nestjs-jwt-revocation refresh successor',
+        32,
+      ),
+    );
+    const expected = createHmac('sha256', key).update(`${row.jti}\0${first.refreshToken}`).digest('base64url');
+    const next = await m.tokens.refresh(first.refreshToken);
+    expect(next.refreshToken).toBe(expected);
   });
 
   it('a retry within the grace window gets the same successor after the current key changed', async () => {
