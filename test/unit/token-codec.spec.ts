@@ -40,6 +40,16 @@ describe('TokenCodec', () => {
       expect(decodePart(codec.sign(claims), 0)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'two' });
     });
 
+    it.each([
+      ['HS384', 'sha384', 48],
+      ['HS512', 'sha512', 64],
+    ] as const)('%s signs with HMAC-%s over header and payload', (algorithm, hash, size) => {
+      const secret = 'k'.repeat(size);
+      const { codec } = codecOf({ secret, algorithm });
+      const [header, payload, signature] = partsOf(codec.sign(claims));
+      expect(signature).toBe(createHmac(hash, secret).update(`${header}.${payload}`).digest('base64url'));
+    });
+
     it('ES256 signatures are r||s (64 bytes), as JWS wants, not DER', () => {
       const { codec } = codecOf({ algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' });
       const signature = Buffer.from(partsOf(codec.sign(claims))[2], 'base64url');
@@ -58,6 +68,7 @@ describe('TokenCodec', () => {
   describe('verifySignature', () => {
     it.each<[string, JwtRevocationModuleOptions['signing']]>([
       ['HS256', { secret: TEST_SECRET }],
+      ['HS384', { secret: 'x'.repeat(48), algorithm: 'HS384' }],
       ['HS512', { secret: 'x'.repeat(64), algorithm: 'HS512' }],
       ['ES256', { algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' }],
       ['RS256', { algorithm: 'RS256', privateKey: rsa.privateKey, kid: 'k' }],
@@ -171,13 +182,35 @@ describe('TokenCodec', () => {
       for (const token of garbage) expect(codec.verifySignature(token as string)).toBeNull();
     });
 
+    it('null for a segment with characters around it that base64url decoding would skip', () => {
+      // Node's base64url decoder skips "!", "." or a space anywhere, and "=" at the end:
+      // read leniently, one token would have many spellings, each with a valid signature.
+      const { codec } = codecOf({ secret: TEST_SECRET });
+      const good = codec.sign(claims);
+      const [header, payload, signature] = partsOf(good);
+      expect(Buffer.from(`!${signature}`, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+      for (const token of [
+        `${good}=`,
+        `${good}!`,
+        `${header}.${payload}.!${signature}`,
+        `${header}.${payload}.${signature.slice(0, 10)} ${signature.slice(10)}`,
+      ])
+        expect(codec.verifySignature(token)).toBeNull();
+    });
+
     it('null for a token longer than 8192 characters, even one it signed', () => {
       const { codec } = codecOf({ secret: TEST_SECRET });
       const long = codec.sign({ ...claims, pad: 'x'.repeat(8200) });
       expect(long.length).toBeGreaterThan(8192);
       expect(codec.verifySignature(long)).toBeNull();
-      const fits = codec.sign({ ...claims, pad: 'x'.repeat(5000) });
-      expect(fits.length).toBeLessThanOrEqual(8192);
+      // The longest it takes: exactly 8192 characters.
+      // (base64url skips a length in four: a second field of 1 to 3 characters finds it.)
+      let fits = '';
+      for (let pad = 5000; fits.length !== 8192 && pad < 7000; pad++) {
+        for (let more = 1; more <= 3 && fits.length !== 8192; more++)
+          fits = codec.sign({ ...claims, pad: 'x'.repeat(pad), more: 'y'.repeat(more) });
+      }
+      expect(fits.length).toBe(8192);
       expect(codec.verifySignature(fits)).not.toBeNull();
     });
   });
