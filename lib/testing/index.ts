@@ -16,6 +16,7 @@ export { SubjectValidator } from '../request/subject-validator.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
 export { RevocableJwtStrategy } from '../request/revocable-jwt.strategy.js';
 export { TokenCodec } from '../tokens/token-codec.js';
+export { RefreshSuccessor } from '../tokens/refresh-successor.js';
 export { checkAccessToken } from '../tokens/token-claims.js';
 export { ArchiveSweeper } from '../archive/archive-sweeper.js';
 export { TypeOrmTokenStore } from '../storage/typeorm/typeorm-token.store.js';
