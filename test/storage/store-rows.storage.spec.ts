@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { TokenStore } from 'nestjs-jwt-revocation';
+import { In } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { bootModule, entities, type ModuleApp } from '../support/module-app.js';
 
@@ -66,10 +67,14 @@ eachDatabase('the TypeORM store, row by row', (database) => {
       );
     expect(await reasons()).toEqual({ a: null, b: null, c: 'session_limit' });
 
-    // a and b now created at the same moment, before the fourth: the lower session id goes.
+    // a and b now created at the same moment, before the fourth: the lower session id
+    // goes, lower as the database sorts them (its collation, not JavaScript's order).
     await sessions().update({ sessionId: a.sessionId }, { createdAt: t + 1000 });
+    const [first, second] = await sessions().find({
+      where: { sessionId: In([a.sessionId, b.sessionId]) },
+      order: { sessionId: 'ASC' },
+    });
     await m.tokens.issue('rows.cap');
-    const [first, second] = [a, b].sort((x, y) => (x.sessionId < y.sessionId ? -1 : 1));
     expect((await m.tokens.findSession(first.sessionId))?.revokeReason).toBe('session_limit');
     expect((await m.tokens.findSession(second.sessionId))?.revokeReason).toBeNull();
   });
