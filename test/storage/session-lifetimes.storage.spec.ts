@@ -7,7 +7,7 @@ import { decodePart } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectInvalid, probe } from '../support/probe-app.js';
 import { appForSuite } from '../support/suite-app.js';
-import { sleep } from '../support/time.js';
+import { earlyInASecond, sleep } from '../support/time.js';
 import { liveRefreshRows, refreshRowOf } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
@@ -93,6 +93,8 @@ eachDatabase('refresh tokens (service level)', (database) => {
 
       it('an expired access token is 401 and introspects as exactly { active: false }', async () => {
         const tokens = tokensOf(app);
+        // A one-second token issued late in a second would be expired before the first check.
+        await earlyInASecond();
         const pair = await tokens.issue('idle.sam');
         expect(await tokens.introspect(pair.accessToken)).toMatchObject({ active: true });
         await sleep(2100);

@@ -18,3 +18,13 @@ export async function within<T>(
     await sleep(50);
   }
 }
+
+/**
+ * Waits, if need be, until the clock is early in a second. A token of a one-second
+ * lifetime (`accessTokenTtl: 1`) has `iat` and `exp` in whole seconds: issued at
+ * x.990 it expires 10 ms later. After this it lives at least 900 ms.
+ */
+export async function earlyInASecond(): Promise<void> {
+  const ms = Date.now() % 1000;
+  if (ms > 100) await sleep(1005 - ms);
+}
