@@ -62,6 +62,8 @@ export class TokenCodec {
     if (!key) return null;
     const input = `${parts[0]}.${parts[1]}`;
     const signature = Buffer.from(parts[2], 'base64url');
+    // One spelling per signature: the decoder ignores a last character's spare bits, so re-encode and compare.
+    if (signature.toString('base64url') !== parts[2]) return null;
     return this.checkSignature(key, input, signature) ? { header: h, payload } : null;
   }
 
