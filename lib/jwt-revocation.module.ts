@@ -9,6 +9,7 @@ import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
 import { LogoutInterceptor } from './request/logout.interceptor.js';
 import { RevocationState } from './revocation/revocation-state.js';
 import { KeyRing } from './tokens/key-ring.js';
+import { AccessTokenCheck } from './request/access-token-check.js';
 import { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
 import { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
 import { RevocationSync } from './propagation/revocation-sync.js';
@@ -52,6 +53,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       providers: [...(definition.providers ?? []), ...createJwtRevocationProviders(extras, entities)],
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
       exports: [
+        AccessTokenCheck,
         RevocableJwtStrategy,
         TokenLogService,
         TokenEvents,

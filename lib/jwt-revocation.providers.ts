@@ -17,6 +17,7 @@ import { RefreshSuccessor } from './tokens/refresh-successor.js';
 import { RevocationSync } from './propagation/revocation-sync.js';
 import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
 import { LogoutInterceptor } from './request/logout.interceptor.js';
+import { AccessTokenCheck } from './request/access-token-check.js';
 import { MigrationWindow } from './request/migration-window.js';
 import { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
 import { RevocationState } from './revocation/revocation-state.js';
@@ -105,6 +106,7 @@ export function createJwtRevocationProviders(
     TokenIntrospection,
     ArchiveSweeper,
     MigrationWindow,
+    AccessTokenCheck,
     RevocableJwtStrategy,
     LogoutInterceptor,
   ];

@@ -60,6 +60,7 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     positiveInteger('refreshTokenTtl', this.refreshTokenTtl);
     positiveInteger('clockTolerance', this.clockTolerance, true);
     positiveInteger('maxTokenLength', this.maxTokenLength);
+    positiveInteger('verifiedTokenCacheSize', this.verifiedTokenCacheSize, true, 'tokens');
     positiveInteger('validateSubjectCacheTtl', this.validateSubjectCacheTtl, true);
     positiveInteger('pruneInterval', this.pruneInterval);
     positiveInteger('lastSeenFlushInterval', this.lastSeenFlushInterval);

@@ -8,6 +8,7 @@ export class JwtRevocationDefaults {
   mode: RevocationMode = 'denylist';
   tokenFrom: TokenSourceOptions = { header: true };
   maxTokenLength = 8192;
+  verifiedTokenCacheSize = 10_000;
   validateSubjectCacheTtl = 30;
   pruneInterval = 60;
   lastSeenFlushInterval = 60;

@@ -111,6 +111,14 @@ export interface JwtRevocationModuleOptions {
   /** Longest token accepted, characters; longer ones are refused before parsing. Default 8192. */
   maxTokenLength?: number;
   /**
+   * Access tokens whose signature was checked, kept by their exact text so a
+   * repeat skips decoding and the signature check (the claim rules, `exp`
+   * among them, and the revocation check still run on every request). Only
+   * verified tokens get in; the oldest leaves first. 0 turns it off.
+   * Default 10 000 (a few MB at most).
+   */
+  verifiedTokenCacheSize?: number;
+  /**
    * Seconds in which a spent refresh token is answered with the same new pair
    * (a retry after a lost response, two tabs at once) instead of counting as
    * reuse. 0 disables. Default 5.

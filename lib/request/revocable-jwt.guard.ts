@@ -4,7 +4,8 @@ import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
 import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invalid-token.exception.js';
 import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
-import { RevocableJwtStrategy } from './revocable-jwt.strategy.js';
+import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -22,45 +23,36 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  * (`@UseGuards(RevocableJwtGuard)`) or as the app's global guard (APP_GUARD),
  * with `@Public()` on the routes that need no token.
  *
- * Subclass it to change `getRequest` (GraphQL), `isPublic` or `handleRequest`.
+ * It asks `AccessTokenCheck` directly rather than going through passport's
+ * authenticate: the same checks as the module's passport strategy (which
+ * stays registered for `AuthGuard([...])` composition), without passport's
+ * per-request machinery. It still extends `AuthGuard` so that subclasses
+ * keep its hooks: override `getRequest` (GraphQL), `isPublic` or
+ * `handleRequest`.
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   constructor(
     protected readonly reflector: Reflector,
-    private readonly strategy: RevocableJwtStrategy,
+    private readonly check: AccessTokenCheck,
   ) {
     super();
   }
 
-  /**
-   * AuthGuard's flow, run on the module's own passport instance (see
-   * RevocableJwtStrategy) instead of the process-wide one.
-   */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
-    const response = context.switchToHttp().getResponse();
-    const user = await new Promise<unknown>((resolve, reject) => {
-      const settle = (err: unknown, found: unknown, info: unknown) => {
-        try {
-          resolve(this.handleRequest(err, found, info, context));
-        } catch (error) {
-          reject(error);
-        }
-      };
-      try {
-        this.strategy.getPassportInstance().authenticate(JWT_REVOCATION_STRATEGY, { session: false }, settle)(
-          request,
-          response,
-          (err?: unknown) => settle(err, undefined, undefined),
-        );
-      } catch (error) {
-        // jsonwebtoken throws (not reports) on some payloads it parsed itself,
-        // e.g. `null` under `typ: JWT`: still the token's fault, still a 401.
-        settle(error, undefined, undefined);
-      }
-    });
+    let token: VerifiedToken | false = false;
+    let err: unknown = null;
+    let info: unknown;
+    try {
+      token = await this.check.run(request);
+    } catch (error) {
+      // handleRequest's contract, as passport calls it: a refused token is "info", anything else "err".
+      if (error instanceof TokenNotAccepted) info = error;
+      else err = error;
+    }
+    const user = this.handleRequest(err, token, info, context);
     (request as { user?: unknown }).user = user;
     return true;
   }
@@ -80,7 +72,7 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
       throw err;
     }
     setHeader(response, 'WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
-    const missing = info instanceof Error && info.message === 'No auth token';
+    const missing = info instanceof Error && info.message === TokenNotAccepted.missing;
     throw new InvalidTokenException(missing ? 'Missing access token' : 'Invalid access token');
   }
 }

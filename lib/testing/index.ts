@@ -15,6 +15,8 @@ export { SessionActivity } from '../request/session-activity.js';
 export { SubjectValidator } from '../request/subject-validator.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
 export { RevocableJwtStrategy } from '../request/revocable-jwt.strategy.js';
+export { TokenNotAccepted } from '../request/access-token-check.js';
+export { VerifiedTokenCache } from '../tokens/verified-token-cache.js';
 export { TokenCodec } from '../tokens/token-codec.js';
 export { RefreshSuccessor } from '../tokens/refresh-successor.js';
 export { checkAccessToken } from '../tokens/token-claims.js';

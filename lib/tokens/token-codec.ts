@@ -25,10 +25,16 @@ export interface DecodedToken {
   payload: unknown;
 }
 
+/** A decoded token and the key of the ring that checked its signature. */
+export interface SignedToken extends DecodedToken {
+  key: ResolvedSigning;
+}
+
 /**
- * Signs access tokens with node:crypto and the key ring's current key. The
- * guard verifies through passport-jwt; `verifySignature` serves the calls
- * that take a token outside a request (RFC 7009 revocation, introspection).
+ * Signs and verifies access tokens with node:crypto KeyObjects: the key
+ * ring's current key signs; `verifySignature` serves the guard, the passport
+ * strategy and the calls that take a token outside a request (RFC 7009
+ * revocation, introspection).
  */
 @Injectable()
 export class TokenCodec {
@@ -44,7 +50,7 @@ export class TokenCodec {
   }
 
   /** The header and payload of a token signed by a live key of the ring, or null. Claims are not checked here. */
-  verifySignature(token: string): DecodedToken | null {
+  verifySignature(token: string): SignedToken | null {
     if (typeof token !== 'string' || token.length > 8192) return null;
     const parts = token.split('.');
     if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) return null;
@@ -64,7 +70,7 @@ export class TokenCodec {
     const signature = Buffer.from(parts[2], 'base64url');
     // One spelling per signature: the decoder ignores a last character's spare bits, so re-encode and compare.
     if (signature.toString('base64url') !== parts[2]) return null;
-    return this.checkSignature(key, input, signature) ? { header: h, payload } : null;
+    return this.checkSignature(key, input, signature) ? { header: h, payload, key } : null;
   }
 
   private signature(key: ResolvedSigning, input: string): string {

@@ -73,9 +73,13 @@ describe('TokenCodec', () => {
       ['ES256', { algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' }],
       ['RS256', { algorithm: 'RS256', privateKey: rsa.privateKey, kid: 'k' }],
     ])('%s: gives back the header and payload of a token it signed', (_name, signing) => {
-      const { codec } = codecOf(signing);
+      const { codec, ring } = codecOf(signing);
       const token = codec.sign(claims);
-      expect(codec.verifySignature(token)).toEqual({ header: decodePart(token, 0), payload: claims });
+      expect(codec.verifySignature(token)).toEqual({
+        header: decodePart(token, 0),
+        payload: claims,
+        key: ring.current,
+      });
     });
 
     it('verifies a token of any live key, by its kid', () => {
