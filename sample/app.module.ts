@@ -5,7 +5,7 @@ import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
 import { AuthRateLimitGuard, RATE_LIMITS, type RateLimits } from './auth/rate-limit.guard.js';
-import { SAMPLE_DEFAULTS, type SampleConfig } from './config.js';
+import { SAMPLE_DEFAULTS, signingOf, type SampleConfig } from './config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { ReuseAlarm } from './reuse-alarm.js';
@@ -27,7 +27,7 @@ export class AppModule {
           imports: [users],
           inject: [UsersService],
           useFactory: (users: UsersService) => ({
-            signing: { secret: config.jwtSecret },
+            signing: signingOf(config),
             issuer: 'nestjs-jwt-revocation-sample',
             accessTokenTtl: config.accessTokenTtl,
             refreshTokenTtl: config.refreshTokenTtl,

@@ -1,13 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
-import { dataSourceOptionsFromUrl } from 'nestjs-jwt-revocation';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { dataSourceOptionsFromUrl, type SigningOptions } from 'nestjs-jwt-revocation';
 import { DEFAULT_HASH_COST, MAX_HASH_COST, MIN_HASH_COST } from './users/password.js';
 
 export interface SampleConfig {
   port: number;
   database: TypeOrmModuleOptions;
   jwtSecret: string;
+  /** PEM of an Ed25519 private key (JWT_PRIVATE_KEY): tokens are then signed with EdDSA, and JWT_SECRET is not used. */
+  jwtPrivateKey?: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   /** Seconds in which a spent refresh token gets the same new pair again; 0 disables. */
@@ -110,9 +112,21 @@ function propagationOf(value: string | undefined): SampleConfig['propagation'] {
   throw new Error('PROPAGATION must be auto, redis, notify or poll');
 }
 
+/**
+ * The module's `signing` option: EdDSA with JWT_PRIVATE_KEY when given, named
+ * by its RFC 7638 thumbprint (a new key gets a new kid by itself), else HS256
+ * with JWT_SECRET.
+ */
+export function signingOf(config: Pick<SampleConfig, 'jwtSecret' | 'jwtPrivateKey'>): SigningOptions {
+  if (config.jwtPrivateKey === undefined) return { secret: config.jwtSecret };
+  const { crv, kty, x } = createPublicKey(config.jwtPrivateKey).export({ format: 'jwk' });
+  const kid = createHash('sha256').update(JSON.stringify({ crv, kty, x })).digest('base64url');
+  return { algorithm: 'EdDSA', privateKey: config.jwtPrivateKey, kid };
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfig {
-  let jwtSecret = env.JWT_SECRET;
-  if (!jwtSecret) {
+  let jwtSecret = env.JWT_SECRET ?? '';
+  if (!jwtSecret && !env.JWT_PRIVATE_KEY) {
     jwtSecret = randomBytes(32).toString('base64url');
     new Logger('Sample').warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
   }
@@ -120,6 +134,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     port: seconds('PORT', env.PORT, 3000),
     database: databaseOptions(env.DATABASE_URL || 'sqlite:data/sample.sqlite'),
     jwtSecret,
+    jwtPrivateKey: env.JWT_PRIVATE_KEY || undefined,
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 900),
     refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', env.REFRESH_TOKEN_TTL, 2_592_000),
     refreshReuseGrace: env.REFRESH_REUSE_GRACE === '0' ? 0 : seconds('REFRESH_REUSE_GRACE', env.REFRESH_REUSE_GRACE, 5),

@@ -58,13 +58,8 @@ function resolveAsymmetric(
   name: string,
 ): ResolvedSigning {
   const algorithm = signing.algorithm as string;
-  if (algorithm === 'EdDSA') {
-    fail(
-      `${name}.algorithm "EdDSA" is not supported: passport-jwt verifies with jsonwebtoken 9, which has no EdDSA. Use ES256 or RS256`,
-    );
-  }
-  if (algorithm !== 'RS256' && algorithm !== 'ES256')
-    fail(`${name}.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256)`);
+  if (algorithm !== 'RS256' && algorithm !== 'ES256' && algorithm !== 'EdDSA')
+    fail(`${name}.algorithm "${algorithm}" is not supported (HS256, HS384, HS512, RS256, ES256, EdDSA)`);
   if (typeof signing.kid !== 'string' || signing.kid.length === 0 || signing.kid.length > 64) {
     fail(`${name}.kid is required with an asymmetric key (1 to 64 characters)`);
   }
@@ -80,9 +75,13 @@ function resolveAsymmetric(
   if (algorithm === 'ES256' && (signKey.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1')) {
     fail(`${name}.privateKey must be a P-256 (prime256v1) key for ES256`);
   }
-  // A public key that does not match would make every token fail: say so now.
+  if (algorithm === 'EdDSA' && signKey.asymmetricKeyType !== 'ed25519') {
+    fail(`${name}.privateKey must be an Ed25519 key for EdDSA`);
+  }
+  // A public key that does not match would make every token fail: say so now. (Ed25519 hashes internally: no digest.)
   const probe = Buffer.from('jwt-revocation key check');
-  if (!verify('sha256', probe, verifyKey, sign('sha256', probe, signKey))) {
+  const digest = algorithm === 'EdDSA' ? null : 'sha256';
+  if (!verify(digest, probe, verifyKey, sign(digest, probe, signKey))) {
     fail(`${name}.publicKey does not match ${name}.privateKey`);
   }
   return { algorithm, signKey, verifyKey, kid: signing.kid };
@@ -102,7 +101,7 @@ function resolveKey(signing: unknown, name: string): ResolvedSigning {
   }
   if (s.secret !== undefined) return resolveHmac(s, name);
   if (s.privateKey !== undefined) return resolveAsymmetric(s, name);
-  fail(`option "${name}" needs a secret (HMAC) or a privateKey (RS256, ES256)`);
+  fail(`option "${name}" needs a secret (HMAC) or a privateKey (RS256, ES256, EdDSA)`);
 }
 
 /** The signing keys, the current one first. */

@@ -5,7 +5,8 @@ import type { RedisClientLike } from '../propagation/redis.bus.js';
 import type { VerifiedToken } from './verified-token.interface.js';
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
-export type AsymmetricAlgorithm = 'RS256' | 'ES256';
+/** EdDSA means Ed25519 here (RFC 8037): the curve most new deployments choose. */
+export type AsymmetricAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
 
 /** A shared secret (HMAC). At least 32 bytes, or bootstrap fails. */
 export interface HmacSigningOptions {

@@ -12,7 +12,7 @@ import { createTokenExtractor } from './token-extractor.js';
  * compose it with others (`AuthGuard(['jwt-revocation', 'api-key'])`). It is
  * a passport-jwt strategy by type and name, but `authenticate` answers with
  * `AccessTokenCheck`, the path `RevocableJwtGuard` takes: node:crypto
- * KeyObjects, the same claim rules
+ * KeyObjects (so EdDSA too, which jsonwebtoken 9 lacks), the same claim rules
  * and the revocation state. No token, or one that does not verify, is a
  * passport "fail" (the next strategy gets its turn); a revoked token or an
  * unavailable state is an "error" (the chain stops).

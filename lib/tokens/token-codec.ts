@@ -4,12 +4,14 @@ import { ACCESS_TOKEN_TYP } from '../jwt-revocation.constants.js';
 import type { JwtAlgorithm, ResolvedSigning } from '../config/signing-keys.js';
 import { KeyRing } from './key-ring.js';
 
-const HASH: Record<JwtAlgorithm, string> = {
+/** The digest node:crypto is given; null for EdDSA, which hashes inside the algorithm (RFC 8032). */
+const HASH: Record<JwtAlgorithm, string | null> = {
   HS256: 'sha256',
   HS384: 'sha384',
   HS512: 'sha512',
   RS256: 'sha256',
   ES256: 'sha256',
+  EdDSA: null,
 };
 
 function base64url(value: object): string {
@@ -75,7 +77,7 @@ export class TokenCodec {
 
   private signature(key: ResolvedSigning, input: string): string {
     const hash = HASH[key.algorithm];
-    if (key.algorithm.startsWith('HS')) return createHmac(hash, key.signKey).update(input).digest('base64url');
+    if (key.algorithm.startsWith('HS')) return createHmac(hash!, key.signKey).update(input).digest('base64url');
     // JWS wants ECDSA signatures as r||s (IEEE P1363), not DER.
     const signKey = key.algorithm === 'ES256' ? { key: key.signKey, dsaEncoding: 'ieee-p1363' as const } : key.signKey;
     return sign(hash, Buffer.from(input), signKey).toString('base64url');
@@ -84,7 +86,7 @@ export class TokenCodec {
   private checkSignature(key: ResolvedSigning, input: string, signature: Buffer): boolean {
     const hash = HASH[key.algorithm];
     if (key.algorithm.startsWith('HS')) {
-      const expected = createHmac(hash, key.verifyKey).update(input).digest();
+      const expected = createHmac(hash!, key.verifyKey).update(input).digest();
       return expected.length === signature.length && timingSafeEqual(expected, signature);
     }
     const verifyKey =

@@ -43,7 +43,6 @@ describe('bootstrap fails on a wrong option, naming it', () => {
     await expect(boot(good)).resolves.toBeUndefined();
   });
 
-  const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
     type: 'pkcs8',
     format: 'pem',
@@ -59,9 +58,9 @@ describe('bootstrap fails on a wrong option, naming it', () => {
       /signing\.secret and signing\.privateKey/,
     ],
     [
-      'algorithm EdDSA',
-      { signing: { algorithm: 'EdDSA', privateKey: ed25519, kid: 'k' } },
-      /signing\.algorithm "EdDSA"/,
+      'algorithm EdDSA with an RSA key',
+      { signing: { algorithm: 'EdDSA', privateKey: rsa, kid: 'k' } },
+      /signing\.privateKey must be an Ed25519 key/,
     ],
     ['tokenFrom with the header off and no cookie', { ...good, tokenFrom: { header: false } }, /"tokenFrom"/],
     ['an invalid cookie name', { ...good, tokenFrom: { cookie: 'a b' } }, /"tokenFrom\.cookie"/],

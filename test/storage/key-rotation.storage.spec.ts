@@ -27,10 +27,12 @@ eachDatabase('refresh tokens (service level)', (database) => {
   describe('key rotation', () => {
     const ec = keyPair('ES256');
     const rsa = keyPair('RS256');
+    const ed = keyPair('EdDSA');
     const hmac = 'rotation-hmac-secret-that-is-32-bytes-or-more';
     const OLD: SigningKeyOptions = { kid: 'k-old', algorithm: 'ES256', privateKey: ec.privateKey };
     const NEW: SigningKeyOptions = { kid: 'k-new', algorithm: 'RS256', privateKey: rsa.privateKey };
     const HMAC: SigningKeyOptions = { kid: 'k-hmac', secret: hmac };
+    const NEW_ED: SigningKeyOptions = { kid: 'k-new', algorithm: 'EdDSA', privateKey: ed.privateKey };
 
     it('new tokens are signed with the current key and name its kid; `current` picks it', async () => {
       const app = await bootProbeApp(db.fresh(), { signing: { keys: [HMAC, OLD], current: 'k-old' } });
@@ -47,42 +49,50 @@ eachDatabase('refresh tokens (service level)', (database) => {
       }
     });
 
-    it('after a restart with [new, old]: old tokens work, new ones use the new kid; retire(old) kills old tokens at once', async () => {
-      const before = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] } });
-      let oldPair: IssuedTokens;
-      let oldPair2: IssuedTokens;
-      try {
-        oldPair = await tokensOf(before).issue('kid.vic');
-        oldPair2 = await tokensOf(before).issue('kid.vic');
-        expect(decodePart(oldPair.accessToken, 0)).toMatchObject({ kid: 'k-old' });
-      } finally {
-        await before.close();
-      }
+    it.each([
+      ['RS256', NEW],
+      ['EdDSA', NEW_ED],
+    ])(
+      'after a restart with [new (%s), old]: old tokens work, new ones use the new kid; retire(old) kills old tokens at once',
+      async (algorithm, newKey) => {
+        const before = await bootProbeApp(db.fresh(), { signing: { keys: [OLD] } });
+        let oldPair: IssuedTokens;
+        let oldPair2: IssuedTokens;
+        try {
+          oldPair = await tokensOf(before).issue('kid.vic');
+          oldPair2 = await tokensOf(before).issue('kid.vic');
+          expect(decodePart(oldPair.accessToken, 0)).toMatchObject({ kid: 'k-old' });
+        } finally {
+          await before.close();
+        }
 
-      const app = await bootProbeApp(db.reopen(), { signing: { keys: [NEW, OLD] } });
-      try {
-        const tokens = tokensOf(app);
-        expect(await probe(app, oldPair.accessToken)).toBe(200);
-        const fresh = await tokens.issue('kid.vic');
-        expect(decodePart(fresh.accessToken, 0)).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: 'k-new' });
-        expect(await probe(app, fresh.accessToken)).toBe(200);
-        // A session started under the old key goes on under the new one.
-        const rotated = await tokens.refresh(oldPair2.refreshToken);
-        expect(decodePart(rotated.accessToken, 0)).toMatchObject({ kid: 'k-new' });
+        const app = await bootProbeApp(db.reopen(), { signing: { keys: [newKey, OLD] } });
+        try {
+          const tokens = tokensOf(app);
+          expect(await probe(app, oldPair.accessToken)).toBe(200);
+          const fresh = await tokens.issue('kid.vic');
+          expect(decodePart(fresh.accessToken, 0)).toEqual({ alg: algorithm, typ: 'at+jwt', kid: 'k-new' });
+          expect(await probe(app, fresh.accessToken)).toBe(200);
+          // A session started under the old key goes on under the new one.
+          const rotated = await tokens.refresh(oldPair2.refreshToken);
+          expect(decodePart(rotated.accessToken, 0)).toMatchObject({ kid: 'k-new' });
 
-        const ring = app.get(KeyRing);
-        expect(() => ring.retire('k-new')).toThrow();
-        expect(ring.retire('k-old')).toBe(true);
-        expect(await probe(app, oldPair.accessToken)).toBe(401);
-        expect(await tokens.introspect(oldPair.accessToken)).toEqual({ active: false });
-        expect(await probe(app, fresh.accessToken)).toBe(200);
-        expect(await probe(app, rotated.accessToken)).toBe(200);
-        // Refresh tokens are opaque: retiring a signing key does not end sessions.
-        expect(decodePart((await tokens.refresh(oldPair.refreshToken)).accessToken, 0)).toMatchObject({ kid: 'k-new' });
-      } finally {
-        await app.close();
-      }
-    });
+          const ring = app.get(KeyRing);
+          expect(() => ring.retire('k-new')).toThrow();
+          expect(ring.retire('k-old')).toBe(true);
+          expect(await probe(app, oldPair.accessToken)).toBe(401);
+          expect(await tokens.introspect(oldPair.accessToken)).toEqual({ active: false });
+          expect(await probe(app, fresh.accessToken)).toBe(200);
+          expect(await probe(app, rotated.accessToken)).toBe(200);
+          // Refresh tokens are opaque: retiring a signing key does not end sessions.
+          expect(decodePart((await tokens.refresh(oldPair.refreshToken)).accessToken, 0)).toMatchObject({
+            kid: 'k-new',
+          });
+        } finally {
+          await app.close();
+        }
+      },
+    );
 
     it('an unknown or malicious kid, or an algorithm the named key does not use, is a plain 401', async () => {
       const app = await bootProbeApp(db.fresh(), { signing: { keys: [HMAC, NEW] } });

@@ -34,9 +34,37 @@ describe('JwtRevocationConfig', () => {
     ],
     ['secret and privateKey together', { signing: { secret: TEST_SECRET, privateKey: 'x' } }, /contradict/],
     [
-      'EdDSA',
-      { signing: { algorithm: 'EdDSA', privateKey: pem(generateKeyPairSync('ed25519').privateKey), kid: 'k' } },
-      /EdDSA.*not supported.*jsonwebtoken/,
+      'EdDSA with an Ed448 key',
+      { signing: { algorithm: 'EdDSA', privateKey: pem(generateKeyPairSync('ed448').privateKey), kid: 'k' } },
+      /must be an Ed25519 key for EdDSA/,
+    ],
+    [
+      'EdDSA with a P-256 key',
+      {
+        signing: {
+          algorithm: 'EdDSA',
+          privateKey: pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
+          kid: 'k',
+        },
+      },
+      /must be an Ed25519 key for EdDSA/,
+    ],
+    [
+      'EdDSA without a kid',
+      { signing: { algorithm: 'EdDSA', privateKey: pem(generateKeyPairSync('ed25519').privateKey) } },
+      /kid is required/,
+    ],
+    [
+      'EdDSA with the public key of another pair',
+      {
+        signing: {
+          algorithm: 'EdDSA',
+          privateKey: pem(generateKeyPairSync('ed25519').privateKey),
+          publicKey: generateKeyPairSync('ed25519').publicKey,
+          kid: 'k',
+        },
+      },
+      /publicKey does not match/,
     ],
     [
       'RS256 with a 1024-bit key',

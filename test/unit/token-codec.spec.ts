@@ -7,6 +7,7 @@ import { keyPair, TEST_SECRET } from '../support/keys.js';
 
 const ec = keyPair('ES256');
 const rsa = keyPair('RS256');
+const ed = keyPair('EdDSA');
 
 function codecOf(signing: JwtRevocationModuleOptions['signing']): { codec: TokenCodec; ring: KeyRing } {
   const ring = new KeyRing(JwtRevocationConfig.from({ signing }));
@@ -63,6 +64,17 @@ describe('TokenCodec', () => {
         cryptoSign('sha256', Buffer.from(`${header}.${payload}`), rsa.privateKey).toString('base64url'),
       );
     });
+
+    it('EdDSA signatures are Ed25519 (RFC 8037) over header and payload, 64 bytes, the same bytes node:crypto gives', () => {
+      const { codec } = codecOf({ algorithm: 'EdDSA', privateKey: ed.privateKey, kid: 'k' });
+      const token = codec.sign(claims);
+      const [header, payload, signature] = partsOf(token);
+      expect(decodePart(token, 0)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k' });
+      expect(signature).toBe(
+        cryptoSign(null, Buffer.from(`${header}.${payload}`), ed.privateKey).toString('base64url'),
+      );
+      expect(Buffer.from(signature, 'base64url')).toHaveLength(64);
+    });
   });
 
   describe('verifySignature', () => {
@@ -72,6 +84,7 @@ describe('TokenCodec', () => {
       ['HS512', { secret: 'x'.repeat(64), algorithm: 'HS512' }],
       ['ES256', { algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' }],
       ['RS256', { algorithm: 'RS256', privateKey: rsa.privateKey, kid: 'k' }],
+      ['EdDSA', { algorithm: 'EdDSA', privateKey: ed.privateKey, kid: 'k' }],
     ])('%s: gives back the header and payload of a token it signed', (_name, signing) => {
       const { codec, ring } = codecOf(signing);
       const token = codec.sign(claims);
@@ -126,6 +139,7 @@ describe('TokenCodec', () => {
     it.each<[string, JwtRevocationModuleOptions['signing']]>([
       ['HS256', { secret: TEST_SECRET }],
       ['ES256', { algorithm: 'ES256', privateKey: ec.privateKey, kid: 'k' }],
+      ['EdDSA', { algorithm: 'EdDSA', privateKey: ed.privateKey, kid: 'k' }],
     ])('%s: null for a signature spelled with spare bits set in its last character (same bytes)', (_name, signing) => {
       const { codec } = codecOf(signing);
       const [header, payload, signature] = partsOf(codec.sign(claims));

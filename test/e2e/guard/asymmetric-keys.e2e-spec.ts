@@ -4,7 +4,7 @@ import { createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { b64, decodePart, forge } from '../../support/forge.js';
 import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.js';
 import { bearer, expect401 } from '../../support/http.js';
-import { keyPair, type AsymmetricAlgorithm } from '../../support/keys.js';
+import { digestOf, keyPair, type AsymmetricAlgorithm } from '../../support/keys.js';
 import { appForSuite } from '../../support/suite-app.js';
 import { eachAdapter } from '../../support/test-app.js';
 
@@ -19,11 +19,11 @@ function asymmetricToken(
   const input = `${b64(header)}.${b64(payload)}`;
   const signingKey =
     algorithm === 'ES256' ? { key, dsaEncoding: der ? ('der' as const) : ('ieee-p1363' as const) } : key;
-  return `${input}.${cryptoSign('sha256', Buffer.from(input), signingKey).toString('base64url')}`;
+  return `${input}.${cryptoSign(digestOf(algorithm), Buffer.from(input), signingKey).toString('base64url')}`;
 }
 
 eachAdapter('asymmetric signing keys', (adapter) => {
-  describe.each<AsymmetricAlgorithm>(['ES256', 'RS256'])('%s key with a kid', (algorithm) => {
+  describe.each<AsymmetricAlgorithm>(['ES256', 'RS256', 'EdDSA'])('%s key with a kid', (algorithm) => {
     const { privateKey, publicKey } = keyPair(algorithm);
     const other = keyPair(algorithm);
     const running = appForSuite(() =>
@@ -91,6 +91,25 @@ eachAdapter('asymmetric signing keys', (adapter) => {
     it('alg none with the right kid is 401', async () => {
       expect401(await running.http.get('/who').set(bearer(`${b64({ ...header, alg: 'none' })}.${b64(claims)}.`)));
     });
+
+    if (algorithm === 'EdDSA') {
+      it('only "EdDSA" names it: the same signature under alg "Ed25519" or "Ed448" is 401', async () => {
+        for (const alg of ['Ed25519', 'Ed448', 'eddsa']) {
+          expect401(
+            await running.http
+              .get('/who')
+              .set(bearer(asymmetricToken(algorithm, { ...header, alg }, claims, privateKey))),
+          );
+        }
+      });
+
+      it('an all-zero signature and a truncated one are 401', async () => {
+        const input = `${b64(header)}.${b64(claims)}`;
+        expect401(await running.http.get('/who').set(bearer(`${input}.${Buffer.alloc(64).toString('base64url')}`)));
+        const real = asymmetricToken(algorithm, header, claims, privateKey).split('.')[2];
+        expect401(await running.http.get('/who').set(bearer(`${input}.${real.slice(0, 43)}`)));
+      });
+    }
 
     if (algorithm === 'ES256') {
       it('an ES256 signature in DER instead of r||s is 401', async () => {
