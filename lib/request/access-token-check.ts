@@ -20,10 +20,6 @@ import { createTokenExtractor } from './token-extractor.js';
  */
 export class TokenNotAccepted extends Error {
   static readonly missing = 'No auth token';
-
-  get isMissing(): boolean {
-    return this.message === TokenNotAccepted.missing;
-  }
 }
 
 /**

@@ -61,8 +61,4 @@ export class VerifiedTokenCache {
   delete(token: string): void {
     this.entries.delete(token);
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
