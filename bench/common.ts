@@ -17,6 +17,8 @@ export interface ServerConfig {
   /** revocable: SQLite file (tables already created, maybe seeded). */
   sqliteFile?: string;
   mode?: 'denylist' | 'allowlist';
+  /** revocable: the module's verifiedTokenCacheSize (its default when absent). */
+  verifiedTokenCacheSize?: number;
   /** naive-pg: connection URL of the bench database. */
   postgresUrl?: string;
   /** revocable: report memory after boot and wait to be killed; issue no token. */

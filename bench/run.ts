@@ -362,10 +362,22 @@ interface Ratio {
   medianOfRounds: number;
   /** The same ratio from server CPU time per request (denominator's / numerator's): what it would be if CPU were the only limit. */
   cpuValue: number;
+  judgedBy: string;
   met: boolean;
 }
 
-function ratio(results: TargetResult[], numerator: string, denominator: string, target: number): Ratio | undefined {
+/**
+ * numerator / denominator. Met when both the req/s medians and the CPU per
+ * request say so (req/s alone moves with whatever else the machine runs);
+ * `cpuOnly` for a comparison the issue states by CPU per request alone.
+ */
+function ratio(
+  results: TargetResult[],
+  numerator: string,
+  denominator: string,
+  target: number,
+  cpuOnly = false,
+): Ratio | undefined {
   const a = results.find((r) => r.id === numerator);
   const b = results.find((r) => r.id === denominator);
   if (!a || !b) return undefined;
@@ -381,7 +393,8 @@ function ratio(results: TargetResult[], numerator: string, denominator: string, 
     rounds,
     medianOfRounds: median(rounds),
     cpuValue,
-    met: value >= target,
+    judgedBy: cpuOnly ? 'CPU/request' : 'req/s and CPU/request',
+    met: cpuValue >= target && (cpuOnly || value >= target),
   };
 }
 
@@ -565,6 +578,13 @@ async function main(): Promise<void> {
       revokedJti: revokedSample.get(revoked),
     })),
     {
+      // Every run presents one token, so (d) is the cache's hit path; this is every request a miss.
+      id: 'd0nc',
+      label: 'RevocableJwtGuard denylist, 0 revoked, verifiedTokenCacheSize 0',
+      config: { kind: 'revocable', sqliteFile: files.get(0), mode: 'denylist', verifiedTokenCacheSize: 0 },
+      revoked: 0,
+    },
+    {
       id: 'e',
       label: 'RevocableJwtGuard allowlist (jti active)',
       config: { kind: 'revocable', sqliteFile: allowlistFile, mode: 'allowlist' },
@@ -580,10 +600,14 @@ async function main(): Promise<void> {
 
   log('scenario 1: request throughput');
   const throughputResults = await throughput(targets);
+  // Issue 13's targets: ahead of the best stateless guard, and revocation state that costs nothing per request.
   const ratios = [
-    ratio(throughputResults, 'd0', 'c', 0.95),
-    ratio(throughputResults, 'd1M', 'c', 0.95),
-    ratio(throughputResults, 'd0', 'b', 2),
+    ratio(throughputResults, 'd0', 'c', 1.1),
+    ratio(throughputResults, 'd0', 'b', 2.5),
+    ratio(throughputResults, 'd0', 'a', 0.8),
+    ratio(throughputResults, 'd1M', 'd0', 0.97, true),
+    // No target: what the cache is worth, and where the guard stands without it.
+    ratio(throughputResults, 'd0nc', 'c', 0),
   ].filter((r): r is Ratio => r !== undefined);
 
   log('scenario 2: memory and boot load');
@@ -743,7 +767,7 @@ function renderMarkdown(report: Report): string {
   out.push('## Summary', '', '| scenario | figure | target | |', '| --- | --- | --- | --- |');
   for (const r of ratios) {
     out.push(
-      `| 1. throughput ${r.name} | ${r.value.toFixed(2)}× (round by round ${r.medianOfRounds.toFixed(2)}×, by CPU/request ${r.cpuValue.toFixed(2)}×) | ≥ ${r.target}× | ${verdict(r.met)} |`,
+      `| 1. throughput ${r.name} | ${r.value.toFixed(2)}× by req/s (round by round ${r.medianOfRounds.toFixed(2)}×), ${r.cpuValue.toFixed(2)}× by CPU/request | ${r.target ? `≥ ${r.target}× by ${r.judgedBy}` : '-'} | ${r.target ? verdict(r.met) : ''} |`,
     );
   }
   const g = report.memory.growthPerMillion;
@@ -775,20 +799,17 @@ function renderMarkdown(report: Report): string {
   for (const skipped of report.throughput.skipped) out.push(`| ${skipped} | | | | | |`);
   out.push(
     '',
-    '| ratio | req/s medians | median of round-by-round ratios | from server CPU µs/request | target | req/s medians vs target |',
-    '| --- | ---: | ---: | ---: | --- | --- |',
+    '| ratio | req/s medians | median of round-by-round ratios | from server CPU µs/request | target | judged by | |',
+    '| --- | ---: | ---: | ---: | --- | --- | --- |',
   );
   for (const r of ratios) {
     out.push(
-      `| ${r.name} | ${r.value.toFixed(2)} | ${r.medianOfRounds.toFixed(2)} | ${r.cpuValue.toFixed(2)} | ≥ ${r.target} | ${verdict(r.met)} |`,
+      `| ${r.name} | ${r.value.toFixed(2)} | ${r.medianOfRounds.toFixed(2)} | ${r.cpuValue.toFixed(2)} | ${r.target ? `≥ ${r.target}` : '-'} | ${r.target ? r.judgedBy : ''} | ${r.target ? verdict(r.met) : ''} |`,
     );
   }
   const a = byId('a');
   if (a)
-    out.push(
-      '',
-      `For scale: (c)/(a) = ${(byId('c')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}, (d0)/(a) = ${(byId('d0')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)}.`,
-    );
+    out.push('', `For scale: (c)/(a) = ${(byId('c')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)} by req/s.`);
   out.push('');
 
   out.push(

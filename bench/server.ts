@@ -109,7 +109,11 @@ function moduleFor(config: ServerConfig): DynamicModule {
             autoLoadEntities: true,
             synchronize: false,
           }),
-          JwtRevocationModule.forRoot({ signing: { secret: SECRET }, mode: config.mode ?? 'denylist' }),
+          JwtRevocationModule.forRoot({
+            signing: { secret: SECRET },
+            mode: config.mode ?? 'denylist',
+            verifiedTokenCacheSize: config.verifiedTokenCacheSize,
+          }),
         ],
         providers: [{ provide: APP_GUARD, useClass: RevocableJwtGuard }],
       };
