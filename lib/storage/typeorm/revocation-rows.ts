@@ -1,9 +1,8 @@
-import { In, IsNull, MoreThan, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
+import { In, IsNull, MoreThan, Not, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
 import type { SubjectStateRecord } from '../../interfaces/token-record.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
-import { rowLock } from './transactions.js';
 
 /** Keeps IN (...) lists well under every database's parameter limit. */
 const IN_CHUNK = 500;
@@ -16,7 +15,7 @@ export function chunks<T>(items: T[], size = IN_CHUNK): T[][] {
 
 /**
  * The statements the store's transactions share, each inside the caller's
- * transaction (`em`): the subject's row (lock, raise, read), revoking
+ * transaction (`em`): the subject's row (raise, read), revoking
  * sessions with their tokens, evicting past the session cap, and the event
  * row every revocation writes for the other instances.
  */
@@ -26,25 +25,11 @@ export class RevocationRows {
     private readonly entities: JwtRevocationEntitySet,
   ) {}
 
-  /** The subject's row, locked until commit (created first for a subject never seen). */
-  async lockSubject(em: EntityManager, subject: string): Promise<{ tokenVersion: number; epoch: number }> {
-    const read = () =>
-      em.findOne(this.entities.subjectState, {
-        where: { subject },
-        select: { subject: true, tokenVersion: true, epoch: true },
-        lock: rowLock(this.dataSource),
-      });
-    // Read first: most logins are of subjects seen before, and skip the insert.
-    const row = (await read()) ?? (await this.ensureSubject(em, subject), await read());
-    if (!row) throw new Error(`subject state row of a new subject could not be created`);
-    return row;
-  }
-
   /**
    * Raises counters of the subject's row in place (the increment happens in
    * the database, so concurrent calls all count), creating the row first for
    * a subject never seen. The update locks the row until commit, as logins
-   * do (see createSession). Updating before inserting keeps MariaDB from
+   * do (see IssuanceStatements). Updating before inserting keeps MariaDB from
    * taking the shared lock of a duplicate insert, which deadlocks with a login.
    */
   async raiseSubject(
@@ -66,6 +51,7 @@ export class RevocationRows {
       .into(this.entities.subjectState)
       .values({ subject, tokenVersion: 0, epoch: 0, revokedAt: null, revokeReason: null })
       .orIgnore()
+      .updateEntity(false) // the caller reads the row next: no RETURNING, no reload
       .execute();
   }
 
@@ -77,16 +63,24 @@ export class RevocationRows {
     return state?.tokenVersion ?? 0;
   }
 
-  /** Revokes the oldest live sessions of a subject beyond `keep`, so a new one fits under the cap. */
-  async evictOldestSessions(em: EntityManager, subject: string, keep: number, now: number): Promise<RevocationEvent[]> {
-    const live = { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) };
-    const count = await em.count(this.entities.session, { where: live });
-    if (count <= keep) return [];
+  /**
+   * Revokes the `excess` oldest live sessions of a subject, leaving out the
+   * one being created (`except`, written already in this transaction), so
+   * the new one fits under the cap.
+   */
+  async evictOldestSessions(
+    em: EntityManager,
+    subject: string,
+    excess: number,
+    now: number,
+    except: string,
+  ): Promise<RevocationEvent[]> {
+    if (excess <= 0) return [];
     const oldest = await em.find(this.entities.session, {
-      where: live,
+      where: { subject, revokedAt: IsNull(), expiresAt: MoreThan(now), sessionId: Not(except) },
       select: { sessionId: true },
       order: { createdAt: 'ASC', sessionId: 'ASC' },
-      take: count - keep,
+      take: excess,
     });
     const ids = oldest.map((s) => s.sessionId);
     await this.revokeSessions(em, ids, 'session_limit', now);

@@ -2,7 +2,7 @@ import { IsNull, MoreThan, type DataSource, type QueryDeepPartialEntity } from '
 import type { TokenRecord } from '../../interfaces/token-record.interface.js';
 import type { RotationRequest, RotationResult } from '../token-store.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
-import type { RevocationRows } from './revocation-rows.js';
+import type { IssuanceStatements } from './issuance-statements.js';
 import { transaction } from './transactions.js';
 
 /** Thrown inside a refresh transaction that lost the race for its token, to roll it back. */
@@ -23,12 +23,12 @@ export function withVersion(tokens: Omit<TokenRecord, 'subjectVersion'>[], subje
 export async function rotate(
   dataSource: DataSource,
   entities: JwtRevocationEntitySet,
-  rows: RevocationRows,
+  statements: IssuanceStatements,
   request: RotationRequest,
 ): Promise<RotationResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await rotateOnce(dataSource, entities, rows, request);
+      return await rotateOnce(dataSource, entities, statements, request);
     } catch (error) {
       if (!(error instanceof RotationLost) || attempt === 3) {
         if (error instanceof RotationLost) return { outcome: 'invalid' };
@@ -41,15 +41,15 @@ export async function rotate(
 function rotateOnce(
   dataSource: DataSource,
   entities: JwtRevocationEntitySet,
-  rows: RevocationRows,
+  statements: IssuanceStatements,
   request: RotationRequest,
 ): Promise<RotationResult> {
   const { tokenLog, session } = entities;
   return transaction(dataSource, async (em): Promise<RotationResult> => {
-    const presented = await em.findOne(tokenLog, { where: { tokenHash: request.tokenHash, tokenType: 'refresh' } });
-    if (!presented) return { outcome: 'invalid' };
-    const current = await em.findOneBy(session, { sessionId: presented.sessionId });
-    if (!current) return { outcome: 'invalid' };
+    // The token, its session and its subject's version: one read.
+    const found = await statements.findRefresh(em, request.tokenHash);
+    if (!found?.session) return { outcome: 'invalid' };
+    const { presented, session: current, subjectVersion: version } = found;
     // Spent comes before expired: a stolen token replayed after its expiry is still evidence of theft.
     if (presented.spentAt !== null) {
       const successors = await em.find(tokenLog, { where: { parentJti: presented.jti } });
@@ -57,7 +57,6 @@ function rotateOnce(
     }
     if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
     // Issued under an older token version: it outlived a logout everywhere it raced, and refreshes nothing.
-    const version = await rows.subjectVersion(em, presented.subject);
     if (presented.subjectVersion < version) return { outcome: 'invalid' };
     const next = request.next(presented, current);
     // Taking the session row first (locked until commit on PostgreSQL and
@@ -87,7 +86,7 @@ function rotateOnce(
     );
     // Lost the race: roll back the session update made above.
     if (!spent.affected) throw new RotationLost();
-    await em.insert(tokenLog, withVersion(next, version));
+    await statements.insertTokenRows(em, withVersion(next, version));
     return { outcome: 'rotated', subjectVersion: version };
   });
 }

@@ -1,5 +1,6 @@
-import { In, IsNull, LessThan, MoreThan, Not, type DataSource } from 'typeorm';
+import { In, IsNull, LessThan, MoreThan, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import { IssuanceStatements, type LockedSubject } from './issuance-statements.js';
 import { chunks, RevocationRows } from './revocation-rows.js';
 import { rowLock, transaction } from './transactions.js';
 import { TypeOrmReads } from './typeorm-reads.js';
@@ -32,6 +33,7 @@ export class TypeOrmTokenStore extends TokenStore {
   private readonly rows: RevocationRows;
   private readonly sweeper: TypeOrmSweep;
   private readonly reads: TypeOrmReads;
+  private readonly issuance: IssuanceStatements;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -41,19 +43,38 @@ export class TypeOrmTokenStore extends TokenStore {
     this.rows = new RevocationRows(dataSource, entities);
     this.sweeper = new TypeOrmSweep(dataSource, entities);
     this.reads = new TypeOrmReads(dataSource, entities);
+    this.issuance = new IssuanceStatements(dataSource, entities);
   }
 
   async createSession({ session, tokens, epoch, maxSessions }: NewSession): Promise<CreatedSession> {
     return transaction(this.dataSource, async (em): Promise<CreatedSession> => {
       // Held until commit: a subject-wide revocation either committed before
       // (this login sees its epoch and version) or waits and then sees this session.
-      const state = await this.rows.lockSubject(em, session.subject);
+      const state = await this.lockSubject(em, session.subject, session.createdAt);
       if (epoch !== null && state.epoch !== epoch) return { created: false };
-      const evicted = await this.rows.evictOldestSessions(em, session.subject, maxSessions - 1, session.createdAt);
-      await em.insert(this.entities.session, session);
-      await em.insert(this.entities.tokenLog, withVersion(tokens, state.tokenVersion));
+      const rows = withVersion(tokens, state.tokenVersion);
+      const live = await this.issuance.insertSession(em, session, rows, state.live);
+      // Past the cap (rare): the oldest others go, after the new rows, in the same transaction.
+      const evicted = await this.rows.evictOldestSessions(
+        em,
+        session.subject,
+        live - (maxSessions - 1),
+        session.createdAt,
+        session.sessionId,
+      );
       return { created: true, subjectVersion: state.tokenVersion, evicted };
     });
+  }
+
+  /** The subject's row, locked (see IssuanceStatements); created first for a subject never seen. */
+  private async lockSubject(em: EntityManager, subject: string, now: number): Promise<LockedSubject> {
+    // Read first: most logins are of subjects seen before, and skip the insert.
+    const seen = await this.issuance.lockSubject(em, subject, now);
+    if (seen) return seen;
+    await this.rows.ensureSubject(em, subject);
+    const created = await this.issuance.lockSubject(em, subject, now);
+    if (!created) throw new Error(`subject state row of a new subject could not be created`);
+    return created;
   }
 
   async subjectEpoch(subject: string): Promise<number> {
@@ -65,7 +86,7 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   rotate(request: RotationRequest): Promise<RotationResult> {
-    return rotate(this.dataSource, this.entities, this.rows, request);
+    return rotate(this.dataSource, this.entities, this.issuance, request);
   }
 
   findRefreshToken(tokenHash: string): Promise<TokenRecord | null> {
