@@ -75,8 +75,22 @@ export function databaseOptions(url: string): TypeOrmModuleOptions {
       ? { connectTimeoutMS: 5000, extra: { statement_timeout: 5000, query_timeout: 6000 } }
       : options.type === 'mysql' || options.type === 'mariadb'
         ? { connectTimeout: 5000, enableQueryTimeout: true, maxQueryExecutionTime: 6000 }
-        : {};
+        : { prepareDatabase: sqliteWal };
   return { ...options, ...timeouts, autoLoadEntities: true, synchronize: true } as TypeOrmModuleOptions;
+}
+
+/**
+ * SQLite in WAL mode with synchronous=NORMAL (README, "SQLite: WAL"): a
+ * commit appends to the log and does not wait for the disk, where the default
+ * rollback journal syncs the file several times per transaction, and logins
+ * are transactions. A commit survives the app crashing; a power cut may lose
+ * the last ones, never corrupt the file. TypeORM runs this when it opens the
+ * file (`prepareDatabase`, in TypeORM 0.3 and 1); better-sqlite3 already waits
+ * 5 s on a locked file (its `timeout`, SQLite's busy_timeout).
+ */
+export function sqliteWal(db: { pragma(source: string): unknown }): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
 }
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
