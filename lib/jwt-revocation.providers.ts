@@ -10,6 +10,7 @@ import type {
 import { JWT_REVOCATION_MODULE_OPTIONS } from './jwt-revocation.module-definition.js';
 import { ArchiveSweeper } from './archive/archive-sweeper.js';
 import { closeHungConnections } from './storage/typeorm/hung-connections.js';
+import { warnIfSqliteWithoutWal } from './storage/typeorm/sqlite-journal.js';
 import { DEFAULT_TABLE_NAMES, JWT_REVOCATION_BUS } from './jwt-revocation.constants.js';
 import { createRevocationBus } from './propagation/create-bus.js';
 import { RevocationHealthIndicator } from './propagation/revocation-health.indicator.js';
@@ -57,6 +58,7 @@ function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevoca
       useFactory: (dataSource: DataSource) => {
         // The store's calls give up after storeTimeout; what they leave hanging must not go back into the pool.
         closeHungConnections(dataSource);
+        warnIfSqliteWithoutWal(dataSource);
         return new TypeOrmTokenStore(dataSource, entities);
       },
       inject: [source],
