@@ -26,9 +26,12 @@ export interface ServerConfig {
 }
 
 export interface IssuanceConfig {
-  database: 'sqlite' | 'postgres';
+  database: 'sqlite' | 'postgres' | 'mariadb';
   sqliteFile?: string;
+  /** SQLite: journal_mode=WAL and synchronous=NORMAL, as the sample opens it. */
+  wal?: boolean;
   postgresUrl?: string;
+  mariadbUrl?: string;
 }
 
 export interface MemoryFigures {
@@ -59,7 +62,9 @@ export type ChildMessage =
 
 /** Messages from the harness to a child. */
 export type ParentMessage =
-  { type: 'token' } | { type: 'cpu' } | { type: 'issue'; seconds: number; concurrency: number };
+  | { type: 'token' }
+  | { type: 'cpu' }
+  | { type: 'issue'; seconds: number; concurrency: number; operation?: 'issue' | 'refresh' };
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -6,7 +6,10 @@
  *
  * Env: BENCH_ROUNDS (5), BENCH_SECONDS (3, per autocannon run), BENCH_WARMUP
  * (2, seconds of discarded load per target before round 1), BENCH_ISSUE_SECONDS
- * (3), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/bench).
+ * (3), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/bench),
+ * BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306/bench, a MariaDB server),
+ * BENCH_ONLY (a comma list of scenarios: throughput, memory, issuance,
+ * archive, propagation; all when unset).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,13 @@ import {
   type ParentMessage,
   type ServerConfig,
 } from './common.js';
-import { createSqliteSchema, ensurePostgresDatabase, preparePostgresTokenLog, seedRevoked } from './seed.js';
+import {
+  createSqliteSchema,
+  ensureMariadbDatabase,
+  ensurePostgresDatabase,
+  preparePostgresTokenLog,
+  seedRevoked,
+} from './seed.js';
 import { archiveScenario, type ArchiveFigures } from './archive.js';
 import { propagationScenario, type PropagationFigures } from './propagation.js';
 
@@ -45,6 +54,8 @@ const ISSUE_SECONDS = envInt('BENCH_ISSUE_SECONDS', 3);
 const CONNECTIONS = 10;
 const ISSUE_CONCURRENCY = 16;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/bench';
+/** A MariaDB server (TypeORM's 'mariadb' type; a mysql:// URL is read as one). */
+const MARIADB_URL = (process.env.BENCH_MYSQL_URL || 'mysql://root@127.0.0.1:3306/bench').replace(/^mysql:/, 'mariadb:');
 const SIZES = [0, 100_000, 1_000_000] as const;
 const BOOT_TIMEOUT = 180_000;
 
@@ -54,6 +65,25 @@ const SYNC_INTERVAL = envInt('BENCH_SYNC_INTERVAL', 5);
 const PUSH_SAMPLES = envInt('BENCH_PROPAGATION_SAMPLES', 30);
 const POLL_SAMPLES = envInt('BENCH_POLL_SAMPLES', 12);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The scenarios by name, in the order they run. */
+const SCENARIOS = ['throughput', 'memory', 'issuance', 'archive', 'propagation'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** BENCH_ONLY: a comma list of scenario names to run (all when unset), e.g. BENCH_ONLY=issuance. */
+function onlyScenarios(raw = process.env.BENCH_ONLY): ReadonlySet<Scenario> {
+  if (raw === undefined || raw.trim() === '') return new Set(SCENARIOS);
+  const names = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(`BENCH_ONLY names scenarios among ${SCENARIOS.join(', ')}; got "${raw}"`);
+  return new Set(names as Scenario[]);
+}
+const ONLY = onlyScenarios();
+const runs = (scenario: Scenario) => ONLY.has(scenario);
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: the propagation scenario runs build/sample/main.js from it. */
@@ -444,73 +474,117 @@ async function memory(files: Map<number, string>): Promise<MemoryRound[]> {
 
 // ---------------------------------------------------------------- scenario 3: issuance
 
+type IssuanceDatabase = IssuanceConfig['database'];
+
 interface IssuanceResult {
-  database: 'sqlite' | 'postgres';
+  database: IssuanceDatabase;
+  /** SQLite only: 'wal' (journal_mode=WAL, synchronous=NORMAL, as the sample opens it) or 'delete' (SQLite's default). */
+  journal?: 'wal' | 'delete';
+  operation: 'issue' | 'refresh';
   concurrency: number;
-  /** Successful issue() calls per second, by round. */
+  /** Successful calls per second, by round. */
   rounds: Array<{ perSecond: number; count: number; errors: number; ms: number; firstError?: string }>;
   median: number;
+  /** The target of issue 13, if any: SQLite (WAL) 2,000/s and PostgreSQL 2,500/s with 16 in flight. */
+  target?: number;
   errors: number;
   firstError?: string;
   skipped?: string;
 }
 
+const ISSUANCE_TARGETS: Partial<Record<IssuanceDatabase, number>> = { sqlite: 2000, postgres: 2500 };
+
+function issuanceLabel(r: IssuanceResult): string {
+  const db =
+    r.database === 'sqlite'
+      ? `SQLite (${r.journal === 'wal' ? 'WAL' : 'rollback journal'})`
+      : r.database === 'postgres'
+        ? 'PostgreSQL'
+        : 'MariaDB';
+  return `${r.operation}() on ${db}, ${r.concurrency} in flight`;
+}
+
 /**
- * SQLite and PostgreSQL with ISSUE_CONCURRENCY calls in flight; SQLite once
- * more with one call at a time (TypeORM's better-sqlite3 driver has a single
- * connection, so concurrent transactions can collide there: their errors are
- * counted, and the serial row shows what the log write costs without them).
+ * issue() and refresh() with ISSUE_CONCURRENCY calls in flight on SQLite in
+ * WAL mode (as the sample runs it), PostgreSQL and MariaDB; issue() on SQLite
+ * in its default rollback-journal mode, and with one call at a time (WAL).
+ * TypeORM's better-sqlite3 driver has a single connection: the store makes
+ * SQLite transactions take turns, so 16 in flight there measures that queue.
+ * Rounds interleave every row; each database is one process (both operations).
  */
 async function issuance(
-  sqliteFiles: [string, string],
-  postgres: boolean,
-  postgresReason: string,
+  sqliteFiles: { wal: string; journal: string; serial: string },
+  servers: { postgres: string | null; mariadb: string | null },
+  reasons: { postgres: string; mariadb: string },
 ): Promise<IssuanceResult[]> {
-  const setups: Array<[IssuanceResult, Child]> = [];
-  const results: IssuanceResult[] = [];
   const started: Child[] = [];
+  const results: IssuanceResult[] = [];
+  const plan: Array<[IssuanceResult, Child]> = [];
+  const row = (
+    database: IssuanceDatabase,
+    operation: 'issue' | 'refresh',
+    concurrency = ISSUE_CONCURRENCY,
+    journal?: 'wal' | 'delete',
+  ): IssuanceResult => ({
+    database,
+    journal,
+    operation,
+    concurrency,
+    rounds: [],
+    median: NaN,
+    target: concurrency === ISSUE_CONCURRENCY && journal !== 'delete' ? ISSUANCE_TARGETS[database] : undefined,
+    errors: 0,
+  });
+  const boot = async (name: string, config: IssuanceConfig) => {
+    const child = new Child(name, ISSUANCE_SCRIPT, config);
+    started.push(child);
+    await child.ask('ready', undefined, BOOT_TIMEOUT);
+    return child;
+  };
   try {
-    const sqlite = new Child('issuance-sqlite', ISSUANCE_SCRIPT, { database: 'sqlite', sqliteFile: sqliteFiles[0] });
-    started.push(sqlite);
-    await sqlite.ask('ready', undefined, BOOT_TIMEOUT);
-    const plan: Array<[IssuanceResult, Child]> = [
-      [{ database: 'sqlite', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0 }, sqlite],
-    ];
-    if (postgres) {
-      const pg = new Child('issuance-postgres', ISSUANCE_SCRIPT, { database: 'postgres', postgresUrl: POSTGRES_URL });
-      started.push(pg);
-      await pg.ask('ready', undefined, BOOT_TIMEOUT);
-      plan.push([{ database: 'postgres', concurrency: ISSUE_CONCURRENCY, rounds: [], median: NaN, errors: 0 }, pg]);
+    const wal = await boot('issuance-sqlite-wal', { database: 'sqlite', sqliteFile: sqliteFiles.wal, wal: true });
+    plan.push(
+      [row('sqlite', 'issue', ISSUE_CONCURRENCY, 'wal'), wal],
+      [row('sqlite', 'refresh', ISSUE_CONCURRENCY, 'wal'), wal],
+    );
+    for (const database of ['postgres', 'mariadb'] as const) {
+      const url = servers[database];
+      if (url === null) {
+        for (const operation of ['issue', 'refresh'] as const)
+          results.push({ ...row(database, operation), skipped: reasons[database] });
+        continue;
+      }
+      const child = await boot(
+        `issuance-${database}`,
+        database === 'postgres' ? { database, postgresUrl: url } : { database, mariadbUrl: url },
+      );
+      plan.push([row(database, 'issue'), child], [row(database, 'refresh'), child]);
     }
-    // Its own process and file: a run with collisions can leave the other connection mid-transaction.
-    const serial = new Child('issuance-sqlite-serial', ISSUANCE_SCRIPT, {
+    const journal = await boot('issuance-sqlite-journal', { database: 'sqlite', sqliteFile: sqliteFiles.journal });
+    plan.push([row('sqlite', 'issue', ISSUE_CONCURRENCY, 'delete'), journal]);
+    // Its own process and file: one call at a time, what the log write costs without the queue.
+    const serial = await boot('issuance-sqlite-serial', {
       database: 'sqlite',
-      sqliteFile: sqliteFiles[1],
+      sqliteFile: sqliteFiles.serial,
+      wal: true,
     });
-    started.push(serial);
-    await serial.ask('ready', undefined, BOOT_TIMEOUT);
-    plan.push([{ database: 'sqlite', concurrency: 1, rounds: [], median: NaN, errors: 0 }, serial]);
+    plan.push([row('sqlite', 'issue', 1, 'wal'), serial]);
     for (const [result, child] of plan) {
-      setups.push([result, child]);
-      await child.ask('issued', { type: 'issue', seconds: 1, concurrency: result.concurrency }); // warm-up
+      const request = {
+        type: 'issue',
+        seconds: 1,
+        concurrency: result.concurrency,
+        operation: result.operation,
+      } as const;
+      await child.ask('issued', request); // warm-up
     }
-    for (const [result] of setups) results.push(result);
-    if (!postgres)
-      results.splice(1, 0, {
-        database: 'postgres',
-        concurrency: ISSUE_CONCURRENCY,
-        rounds: [],
-        median: NaN,
-        errors: 0,
-        skipped: postgresReason,
-      });
     for (let round = 0; round < ROUNDS; round++) {
       const line: string[] = [];
-      for (let i = 0; i < setups.length; i++) {
-        const [result, child] = setups[(i + round) % setups.length];
+      for (let i = 0; i < plan.length; i++) {
+        const [result, child] = plan[(i + round) % plan.length];
         const run = await child.ask(
           'issued',
-          { type: 'issue', seconds: ISSUE_SECONDS, concurrency: result.concurrency },
+          { type: 'issue', seconds: ISSUE_SECONDS, concurrency: result.concurrency, operation: result.operation },
           (ISSUE_SECONDS + 60) * 1000,
         );
         const perSecond = run.count / (run.ms / 1000);
@@ -518,7 +592,7 @@ async function issuance(
         result.errors += run.errors;
         result.firstError ??= run.firstError;
         line.push(
-          `${result.database}×${result.concurrency} ${fmt(perSecond)}/s${run.errors ? ` (${run.errors} failed)` : ''}`,
+          `${result.operation} ${result.database}${result.journal === 'delete' ? '(journal)' : ''}×${result.concurrency} ${fmt(perSecond)}/s${run.errors ? ` (${run.errors} failed)` : ''}`,
         );
       }
       log(`  round ${round + 1}/${ROUNDS}: ${line.join(', ')}`);
@@ -526,8 +600,13 @@ async function issuance(
   } finally {
     await Promise.all(started.map((child) => child.stop()));
   }
-  for (const result of results) result.median = median(result.rounds.map((r) => r.perSecond));
-  return results;
+  for (const [result] of plan) result.median = median(result.rounds.map((r) => r.perSecond));
+  const order = (r: IssuanceResult) =>
+    ['sqlite', 'postgres', 'mariadb'].indexOf(r.database) * 10 +
+    (r.journal === 'delete' ? 4 : 0) +
+    (r.concurrency === 1 ? 5 : 0) +
+    (r.operation === 'refresh' ? 1 : 0);
+  return [...plan.map(([result]) => result), ...results].sort((x, y) => order(x) - order(y));
 }
 
 // ---------------------------------------------------------------- main
@@ -539,12 +618,14 @@ async function main(): Promise<void> {
   log(
     `nestjs-jwt-revocation bench: ${ROUNDS} rounds, ${SECONDS} s per run, ${CONNECTIONS} connections; temp dir ${tempDir}`,
   );
+  if (ONLY.size < SCENARIOS.length) log(`BENCH_ONLY: ${[...ONLY].join(', ')}`);
 
   // Databases. SQLite files: one per denylist size, one for allowlist, one for issuance.
   log('preparing databases');
   const files = new Map<number, string>();
   const revokedSample = new Map<number, string | undefined>();
-  for (const revoked of SIZES) {
+  // Scenarios 1 and 2 read these files; seeding 1M rows takes a while, so only for them.
+  for (const revoked of runs('throughput') || runs('memory') ? SIZES : []) {
     const file = join(tempDir, `denylist-${revoked}.sqlite`);
     await createSqliteSchema(file);
     const t0 = performance.now();
@@ -564,6 +645,17 @@ async function main(): Promise<void> {
   } catch (error) {
     postgresReason = `not measured: PostgreSQL unavailable (${(error as Error).message})`;
     log(`  ${postgresReason}`);
+  }
+  let mariadb = false;
+  let mariadbReason = '';
+  if (runs('issuance')) {
+    try {
+      await ensureMariadbDatabase(MARIADB_URL);
+      mariadb = true;
+    } catch (error) {
+      mariadbReason = `not measured: MariaDB unavailable (${(error as Error).message})`;
+      log(`  ${mariadbReason}`);
+    }
   }
 
   const targets: Target[] = [
@@ -598,8 +690,8 @@ async function main(): Promise<void> {
       config: { kind: 'naive-pg', postgresUrl: POSTGRES_URL },
     });
 
-  log('scenario 1: request throughput');
-  const throughputResults = await throughput(targets);
+  if (runs('throughput')) log('scenario 1: request throughput');
+  const throughputResults = runs('throughput') ? await throughput(targets) : [];
   // Issue 13's targets: ahead of the best stateless guard, and revocation state that costs nothing per request.
   const ratios = [
     ratio(throughputResults, 'd0', 'c', 1.1),
@@ -610,8 +702,8 @@ async function main(): Promise<void> {
     ratio(throughputResults, 'd0nc', 'c', 0),
   ].filter((r): r is Ratio => r !== undefined);
 
-  log('scenario 2: memory and boot load');
-  const memoryRounds = await memory(files);
+  if (runs('memory')) log('scenario 2: memory and boot load');
+  const memoryRounds = runs('memory') ? await memory(files) : [];
   const memoryBySize = SIZES.map((revoked) => {
     const rounds = memoryRounds.filter((r) => r.revoked === revoked);
     return {
@@ -642,27 +734,33 @@ async function main(): Promise<void> {
     rssMBRounds: top.rounds.map((r, i) => ((r.rss - memoryBySize[0].rounds[i].rss) * perMillion) / MB),
   };
 
-  log('scenario 3: issuance');
-  const issuanceResults = await issuance(
-    [join(tempDir, 'issuance.sqlite'), join(tempDir, 'issuance-serial.sqlite')],
-    postgres,
-    postgresReason,
-  );
+  if (runs('issuance')) log('scenario 3: issuance');
+  const issuanceResults = runs('issuance')
+    ? await issuance(
+        {
+          wal: join(tempDir, 'issuance-wal.sqlite'),
+          journal: join(tempDir, 'issuance-journal.sqlite'),
+          serial: join(tempDir, 'issuance-serial.sqlite'),
+        },
+        { postgres: postgres ? POSTGRES_URL : null, mariadb: mariadb ? MARIADB_URL : null },
+        { postgres: postgresReason, mariadb: mariadbReason },
+      )
+    : [];
 
   const notMeasured: Array<{ scenario: string; status: string }> = [];
   let archive: ArchiveFigures | undefined;
-  if (postgres) {
+  if (runs('archive') && postgres) {
     try {
       archive = await archiveScenario(POSTGRES_URL, ARCHIVE_ROWS, ARCHIVE_BATCH, log);
     } catch (error) {
       notMeasured.push({ scenario: '4. archive sweep', status: `failed: ${(error as Error).message}` });
     }
-  } else {
+  } else if (runs('archive')) {
     notMeasured.push({ scenario: '4. archive sweep', status: postgresReason });
   }
 
   const propagation: PropagationFigures[] = [];
-  if (postgres) {
+  if (runs('propagation') && postgres) {
     log(`scenario 5: propagation between two sample processes (SYNC_INTERVAL ${SYNC_INTERVAL} s)`);
     const modes: Array<['redis' | 'notify' | 'poll', number]> = [
       ['redis', PUSH_SAMPLES],
@@ -688,7 +786,7 @@ async function main(): Promise<void> {
         notMeasured.push({ scenario: `5. propagation, ${mode}`, status: `failed: ${(error as Error).message}` });
       }
     }
-  } else {
+  } else if (runs('propagation')) {
     notMeasured.push({ scenario: '5. propagation between instances', status: postgresReason });
   }
 
@@ -701,6 +799,7 @@ async function main(): Promise<void> {
     platform: `${process.platform} ${process.arch}`,
     loadAverage: { start: loadStart, end: loadavg() },
     durationSeconds: Math.round((Date.now() - started) / 1000),
+    scenarios: [...ONLY],
     settings: {
       rounds: ROUNDS,
       seconds: SECONDS,
@@ -708,6 +807,8 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       issueSeconds: ISSUE_SECONDS,
       issueConcurrency: ISSUE_CONCURRENCY,
+      postgresUrl: POSTGRES_URL,
+      mariadbUrl: MARIADB_URL,
     },
     throughput: {
       targets: throughputResults,
@@ -737,6 +838,7 @@ type Report = {
   platform: string;
   loadAverage: { start: number[]; end: number[] };
   durationSeconds: number;
+  scenarios: Scenario[];
   throughput: { targets: TargetResult[]; ratios: Ratio[]; skipped: string[] };
   memory: {
     sizes: Array<{
@@ -771,20 +873,25 @@ function renderMarkdown(report: Report): string {
     );
   }
   const g = report.memory.growthPerMillion;
+  const ran = (scenario: Scenario) => report.scenarios.includes(scenario);
+  // Lines of a scenario BENCH_ONLY left out are dropped after they are written (out.length = mark).
+  let mark = out.length;
   out.push(
     `| 2. heap used per 1M revoked jtis | ${fmt(g.heapUsedMB, 1)} MB (RSS ${fmt(g.rssMB, 1)} MB) | ≤ ${g.target} MB | ${verdict(g.met)}${g.rssMet ? '' : ' (RSS: MISSED)'} |`,
   );
   const top = report.memory.sizes[report.memory.sizes.length - 1];
   out.push(`| 2. boot load, app.init() with ${fmt(top.revoked)} revoked | ${fmt(top.median.initMs)} ms | - | |`);
+  if (!ran('memory')) out.length = mark;
   for (const r of report.issuance) {
     const failed = r.errors ? ` (+ ${fmt(r.errors)} failed calls)` : '';
-    out.push(
-      `| 3. issue() on ${r.database}, ${r.concurrency} in flight | ${r.skipped ?? `${fmt(r.median)} /s${failed}`} | - | |`,
-    );
+    const target = r.target === undefined ? '-' : `≥ ${fmt(r.target)} /s`;
+    const met = r.target === undefined || r.skipped ? '' : verdict(r.median >= r.target);
+    out.push(`| 3. ${issuanceLabel(r)} | ${r.skipped ?? `${fmt(r.median)} /s${failed}`} | ${target} | ${met} |`);
   }
   for (const n of report.notMeasured) out.push(`| ${n.scenario} | ${n.status} | - | |`);
   out.push('');
 
+  mark = out.length;
   out.push(
     `## 1. Request throughput: GET /ping, autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run, rounds interleaved`,
     '',
@@ -811,7 +918,9 @@ function renderMarkdown(report: Report): string {
   if (a)
     out.push('', `For scale: (c)/(a) = ${(byId('c')!.median.reqPerSec / a.median.reqPerSec).toFixed(2)} by req/s.`);
   out.push('');
+  if (!ran('throughput')) out.length = mark;
 
+  mark = out.length;
   out.push(
     '## 2. Memory of the denylist process after boot (forced gc)',
     '',
@@ -828,20 +937,24 @@ function renderMarkdown(report: Report): string {
     `Growth per 1M revoked jtis: heap used ${fmt(g.heapUsedMB, 1)} MB, RSS ${fmt(g.rssMB, 1)} MB (target ≤ ${g.target} MB on heap used): ${verdict(g.met)}.`,
     '',
   );
+  if (!ran('memory')) out.length = mark;
 
-  out.push(
-    `## 3. Issuance: TokenLogService.issue() (sign + token log write), ${ISSUE_SECONDS} s per run`,
-    '',
-    '| database | in flight | successful issue()/s | by round | failed calls | first error |',
-    '| --- | ---: | ---: | --- | ---: | --- |',
-  );
-  for (const r of report.issuance) {
-    if (r.skipped) out.push(`| ${r.database} | ${r.concurrency} | ${r.skipped} | | | |`);
-    else {
-      const error = (r.firstError ?? '').replace(/\|/g, '/').slice(0, 120);
-      out.push(
-        `| ${r.database} | ${r.concurrency} | ${fmt(r.median)} | ${r.rounds.map((x) => fmt(x.perSecond)).join(', ')} | ${fmt(r.errors)} | ${error} |`,
-      );
+  if (ran('issuance')) {
+    out.push(
+      `## 3. Issuance: TokenLogService.issue() (sign + token log write) and refresh() (rotation), ${ISSUE_SECONDS} s per run, rounds interleaved`,
+      '',
+      '| call, database, in flight | successful calls/s | target | by round | failed calls | first error |',
+      '| --- | ---: | --- | --- | ---: | --- |',
+    );
+    for (const r of report.issuance) {
+      const target = r.target === undefined ? '-' : `≥ ${fmt(r.target)}: ${verdict(r.median >= r.target)}`;
+      if (r.skipped) out.push(`| ${issuanceLabel(r)} | ${r.skipped} | | | | |`);
+      else {
+        const error = (r.firstError ?? '').replace(/\|/g, '/').slice(0, 120);
+        out.push(
+          `| ${issuanceLabel(r)} | ${fmt(r.median)} | ${target} | ${r.rounds.map((x) => fmt(x.perSecond)).join(', ')} | ${fmt(r.errors)} | ${error} |`,
+        );
+      }
     }
   }
   if (report.archive) {

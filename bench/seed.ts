@@ -1,7 +1,7 @@
 /**
  * Database preparation for the harness: SQLite files holding the module's
  * tables (and, for the denylist targets, N revoked unexpired access tokens),
- * and the PostgreSQL bench database.
+ * and the PostgreSQL and MariaDB bench databases.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -90,6 +90,27 @@ export async function ensurePostgresDatabase(url: string): Promise<void> {
   try {
     const rows = (await source.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])) as unknown[];
     if (rows.length === 0) await source.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await source.destroy();
+  }
+}
+
+/** Creates the MariaDB bench database if it is missing (scenario 3). */
+export async function ensureMariadbDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`unexpected database name "${name}"`);
+  const source = new DataSource({
+    type: 'mariadb',
+    host: target.hostname,
+    port: Number(target.port || 3306),
+    username: decodeURIComponent(target.username),
+    password: decodeURIComponent(target.password),
+    connectTimeout: 5000,
+  });
+  await source.initialize();
+  try {
+    await source.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
   } finally {
     await source.destroy();
   }
