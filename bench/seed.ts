@@ -36,9 +36,11 @@ export async function createSqliteSchema(file: string): Promise<void> {
 }
 
 /**
- * Inserts `count` revoked access tokens that expire an hour from now straight
- * into jwt_token_log, in one transaction: the app's boot load then fills its
- * memory from them. Returns one of the seeded jtis (a token naming it must be refused).
+ * Inserts `count` revoked access tokens straight into jwt_token_log, in one
+ * transaction, in issuing order: their expiries spread evenly over the
+ * second hour from now (none expires while the bench runs), as the revoked
+ * tokens of a live app's log are, not all on one millisecond. The app's boot load then fills its memory from
+ * them. Returns one of the seeded jtis (a token naming it must be refused).
  */
 export function seedRevoked(file: string, count: number): string | undefined {
   if (count === 0) return undefined;
@@ -52,7 +54,7 @@ export function seedRevoked(file: string, count: number): string | undefined {
     );
     const now = Date.now();
     const issuedAt = now - 60_000;
-    const expiresAt = now + 3_600_000;
+    const spread = 3_600_000;
     let sample: string | undefined;
     db.transaction(() => {
       // jtis and session ids as the library makes them: 16 random bytes, base64url (22 characters).
@@ -63,6 +65,7 @@ export function seedRevoked(file: string, count: number): string | undefined {
         for (let i = 0; i < n; i++) {
           const jti = bytes.toString('base64url', 32 * i, 32 * i + 16);
           const sid = bytes.toString('base64url', 32 * i + 16, 32 * i + 32);
+          const expiresAt = now + 3_600_000 + Math.floor(((done + i) * spread) / count);
           insert.run(jti, `user-${(done + i) % 100_000}`, sid, issuedAt, expiresAt, now - 1000);
           sample ??= jti;
         }
