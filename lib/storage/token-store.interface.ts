@@ -51,6 +51,10 @@ export interface RotationRequest {
   ip: string | null;
 }
 
+function* pagesOf<T>(rows: T[], pageSize: number): Generator<T[]> {
+  for (let at = 0; at < rows.length; at += pageSize) yield rows.slice(at, at + pageSize);
+}
+
 /** The durable revocation state an instance loads at boot. */
 export interface RevocationSnapshot {
   /** Revoked access tokens unexpired at `now`, whenever revoked: [jti, expiresAt ms]. */
@@ -191,8 +195,27 @@ export abstract class TokenStore {
   abstract loadEvents(since: number): Promise<RevocationEvent[]>;
   /** What must be in memory at boot: revocations that can still matter at `now`. */
   abstract loadRevocations(now: number, since: number): Promise<RevocationSnapshot>;
+  /**
+   * The boot load, `loadRevocations` in pages of at most `pageSize` rows each
+   * (all arrays of a page count), so the rows of a large state need not be in
+   * memory at once. Together the pages hold every row `loadRevocations`
+   * returns, each once; a row written while the pages are read may be missing
+   * (the instance's catch-up reads its event). The default cuts the result of
+   * `loadRevocations` into pages: a store that does not override it keeps
+   * working, with every row in memory at once during the load.
+   */
+  async *loadRevocationPages(now: number, since: number, pageSize: number): AsyncGenerator<RevocationSnapshot> {
+    const { tokens, sessions, subjects } = await this.loadRevocations(now, since);
+    for (const page of pagesOf(tokens, pageSize)) yield { tokens: page, sessions: [], subjects: [] };
+    for (const page of pagesOf(sessions, pageSize)) yield { tokens: [], sessions: page, subjects: [] };
+    for (const page of pagesOf(subjects, pageSize)) yield { tokens: [], sessions: [], subjects: page };
+  }
   /** Allowlist mode: active (unrevoked, unexpired) access tokens, [jti, expiresAt]. */
   abstract loadActiveAccessTokens(now: number): Promise<Array<[string, number]>>;
+  /** Allowlist mode: `loadActiveAccessTokens` in pages of at most `pageSize` rows, as `loadRevocationPages` (the same default). */
+  async *loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
+    yield* pagesOf(await this.loadActiveAccessTokens(now), pageSize);
+  }
   /** Allowlist mode: one active access token's expiry, or null. */
   abstract findActiveAccessToken(jti: string, now: number): Promise<number | null>;
   /** A row of the log (not the archive), access or refresh, as written. */

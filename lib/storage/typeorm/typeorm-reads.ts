@@ -1,4 +1,15 @@
-import { IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type DataSource, type FindOptionsWhere } from 'typeorm';
+import {
+  IsNull,
+  LessThan,
+  LessThanOrEqual,
+  MoreThan,
+  Not,
+  type DataSource,
+  type EntitySchema,
+  type FindOptionsWhere,
+  type ObjectLiteral,
+  type SelectQueryBuilder,
+} from 'typeorm';
 import type { ArchivedTokenRecord, SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
 import type { HistoryQuery, RevocationSnapshot, SessionPageQuery } from '../token-store.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
@@ -30,6 +41,76 @@ export class TypeOrmReads {
       sessions: sessions.map((s) => [s.sessionId, s.revokedAt as number]),
       subjects: subjects.map((s) => [s.subject, s.tokenVersion, s.revokedAt as number]),
     };
+  }
+
+  /**
+   * The boot load in pages, by keyset on (time, key), each on the table's
+   * index on that time: revoked tokens by (expiresAt, jti), sessions by
+   * (revokedAt, sessionId), subjects by (revokedAt, subject). Rows that tie on
+   * the time are ordered by their key, so none is skipped or read twice; such
+   * a group is sorted by the database for each page it spans (tokens tie only
+   * when issued in the same millisecond), and rows stored in time order (the
+   * log is written in issuing order) are read from the table nearly in order.
+   */
+  async *loadRevocationPages(now: number, since: number, pageSize: number): AsyncGenerator<RevocationSnapshot> {
+    const tokens = this.byTime('tokenLog', 'expiresAt', 'jti', pageSize, (q) =>
+      q.where({ tokenType: 'access', revokedAt: Not(IsNull()), expiresAt: MoreThan(now) }),
+    );
+    for await (const rows of tokens) yield { tokens: rows.map((r) => [r.key, r.at]), sessions: [], subjects: [] };
+    const sessions = this.byTime('session', 'revokedAt', 'sessionId', pageSize, (q) =>
+      q.where({ revokedAt: MoreThan(since) }),
+    );
+    for await (const rows of sessions) yield { tokens: [], sessions: rows.map((r) => [r.key, r.at]), subjects: [] };
+    const subjects = this.byTime('subjectState', 'revokedAt', 'subject', pageSize, (q) =>
+      q.where({ revokedAt: MoreThan(since) }).addSelect('r.tokenVersion', 'version'),
+    );
+    for await (const rows of subjects)
+      yield { tokens: [], sessions: [], subjects: rows.map((r) => [r.key, Number(r.version), r.at]) };
+  }
+
+  async *loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
+    const active = this.byTime('tokenLog', 'expiresAt', 'jti', pageSize, (q) =>
+      q.where({ tokenType: 'access', revokedAt: IsNull(), expiresAt: MoreThan(now) }),
+    );
+    for await (const rows of active) yield rows.map((r): [string, number] => [r.key, r.at]);
+  }
+
+  /**
+   * The rows `filter` keeps, as { key, at } (plus what it selects), in pages of
+   * at most `pageSize` ordered by (at, key): each page starts after the last
+   * row of the previous one. Raw rows, no entities: a page costs its strings.
+   */
+  private async *byTime<E extends keyof JwtRevocationEntitySet>(
+    entity: E,
+    time: string,
+    key: string,
+    pageSize: number,
+    filter: (query: SelectQueryBuilder<ObjectLiteral>) => SelectQueryBuilder<ObjectLiteral>,
+  ): AsyncGenerator<Array<{ key: string; at: number; version?: string | number }>> {
+    let after: { at: number; key: string } | null = null;
+    for (;;) {
+      const query = filter(
+        this.dataSource.manager
+          .createQueryBuilder(this.entities[entity] as EntitySchema<ObjectLiteral>, 'r')
+          .select(`r.${key}`, 'key')
+          .addSelect(`r.${time}`, 'at'),
+      );
+      // `>=` alone bounds the index scan; the rest skips the rows of the last time already read.
+      if (after !== null)
+        query
+          .andWhere(`r.${time} >= :at`, { at: after.at })
+          .andWhere(`(r.${time} > :at OR r.${key} > :key)`, { key: after.key });
+      const raw = await query
+        .orderBy(`r.${time}`, 'ASC')
+        .addOrderBy(`r.${key}`, 'ASC')
+        .limit(pageSize)
+        .getRawMany<{ key: string; at: string | number; version?: string | number }>();
+      if (raw.length === 0) return;
+      const rows = raw.map((r) => ({ key: r.key, at: Number(r.at), version: r.version }));
+      yield rows;
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1];
+    }
   }
 
   async loadActiveAccessTokens(now: number): Promise<Array<[string, number]>> {

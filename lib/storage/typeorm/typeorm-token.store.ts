@@ -212,6 +212,14 @@ export class TypeOrmTokenStore extends TokenStore {
     return this.reads.loadRevocations(now, since);
   }
 
+  loadRevocationPages(now: number, since: number, pageSize: number): AsyncGenerator<RevocationSnapshot> {
+    return this.reads.loadRevocationPages(now, since, pageSize);
+  }
+
+  loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
+    return this.reads.loadActiveAccessTokenPages(now, pageSize);
+  }
+
   loadActiveAccessTokens(now: number): Promise<Array<[string, number]>> {
     return this.reads.loadActiveAccessTokens(now);
   }

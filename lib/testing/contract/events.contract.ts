@@ -3,7 +3,8 @@ import type { ContractContext } from './context.js';
 import { DAY, HOUR, MINUTE, T0, login, uid, type Login } from './fixtures.js';
 
 /**
- * loadEvents, loadRevocations, loadActiveAccessTokens, findActiveAccessToken.
+ * loadEvents, loadRevocations (whole and in pages), loadActiveAccessTokens (the
+ * same), findActiveAccessToken.
  * Each case writes its events in a window of time of its own, later cases in
  * later windows, so `loadEvents(since)` sees nothing an earlier case left.
  */
@@ -99,6 +100,59 @@ export function eventCases({ it, describe, expect, store }: ContractContext): vo
       expect(has(subjects, earlier)).toEqual([]);
       expect(has(subjects, once)).toEqual([[once, 1, w + 11]]);
       expect(has(subjects, twice)).toEqual([[twice, 2, w + 13]]);
+    });
+  });
+
+  describe('loadRevocationPages', () => {
+    /** Every page, checked against the page size, and the rows of all of them. */
+    async function pages<T>(load: AsyncIterable<T>, size: (page: T) => number, pageSize: number): Promise<T[]> {
+      const all: T[] = [];
+      for await (const page of load) {
+        expect(size(page) <= pageSize).toBe(true);
+        all.push(page);
+      }
+      return all;
+    }
+    const sorted = <R extends [string, ...number[]]>(rows: R[]) =>
+      [...rows].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+    it('pages smaller than the rows, with rows tying on their time, hold every row of loadRevocations once', async () => {
+      const w = T0 + 70 * DAY;
+      // Tokens tying on expiresAt, sessions on revokedAt, subjects on revokedAt: more of each than a page holds.
+      const subject = uid('evt');
+      const logins = [];
+      for (let i = 0; i < 5; i++) logins.push(await loggedIn(w, subject));
+      for (const l of logins) await store().revokeToken(l.access.jti, 'logout', w + 1);
+      const other = uid('evt');
+      for (let i = 0; i < 5; i++) await loggedIn(w, other);
+      await store().revokeSubject(other, 'logout_all', w + 2);
+      for (let i = 0; i < 4; i++) await store().revokeSubject(uid('evt'), 'logout_all', w + 2);
+      const now = w + 3;
+      const since = w;
+
+      const whole = await store().loadRevocations(now, since);
+      expect(whole.tokens.length >= 5).toBe(true);
+      expect(whole.sessions.length >= 5).toBe(true);
+      expect(whole.subjects.length >= 5).toBe(true);
+      const paged = await pages(
+        store().loadRevocationPages(now, since, 2),
+        (p) => p.tokens.length + p.sessions.length + p.subjects.length,
+        2,
+      );
+      expect(sorted(paged.flatMap((p) => p.tokens))).toEqual(sorted(whole.tokens));
+      expect(sorted(paged.flatMap((p) => p.sessions))).toEqual(sorted(whole.sessions));
+      expect(sorted(paged.flatMap((p) => p.subjects))).toEqual(sorted(whole.subjects));
+    });
+
+    it('loadActiveAccessTokenPages: pages smaller than the rows, tying on expiresAt, hold every active token once', async () => {
+      const w = T0 + 75 * DAY;
+      const subject = uid('evt');
+      for (let i = 0; i < 5; i++) await loggedIn(w, subject);
+      const now = w + 1;
+      const whole = await store().loadActiveAccessTokens(now);
+      expect(whole.length >= 5).toBe(true);
+      const paged = await pages(store().loadActiveAccessTokenPages(now, 2), (p) => p.length, 2);
+      expect(sorted(paged.flat())).toEqual(sorted(whole));
     });
   });
 
