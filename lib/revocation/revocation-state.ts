@@ -33,6 +33,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  */
 @Injectable()
 export class RevocationState implements OnModuleInit, OnModuleDestroy {
+  /** Rows per query of the boot load: large enough that round trips cost little, small enough that a page is a few MB. */
+  static readonly LOAD_PAGE_SIZE = 10_000;
   private readonly logger = new Logger('JwtRevocation');
   private readonly revokedTokens = new ExpiringSet();
   private readonly revokedSessions = new ExpiringSet();
@@ -73,18 +75,26 @@ export class RevocationState implements OnModuleInit, OnModuleDestroy {
     return Math.max(own, legacy) + clockTolerance;
   }
 
-  /** Reads the durable state; a restarted instance forgets nothing. */
+  /**
+   * Reads the durable state; a restarted instance forgets nothing. In pages
+   * of `LOAD_PAGE_SIZE` rows, so a large state never has all its rows in
+   * memory at once beside the sets they fill. A revocation committed while the
+   * pages are read may be missed here: RevocationSync's first catch-up reads
+   * its event (from before the load started).
+   */
   async load(): Promise<void> {
     const now = Date.now();
-    const snapshot = await this.store.loadRevocations(now, now - revocationLookBack(this.config, now) * 1000);
-    for (const [jti, expiresAt] of snapshot.tokens) this.revokedTokens.add(jti, expiresAt / 1000);
-    for (const [sessionId, revokedAt] of snapshot.sessions)
-      this.revokedSessions.add(sessionId, this.rememberUntil(revokedAt / 1000));
-    for (const [subject, version, revokedAt] of snapshot.subjects)
-      this.markSubject(subject, version, this.rememberUntil(revokedAt / 1000));
+    const since = now - revocationLookBack(this.config, now) * 1000;
+    for await (const page of this.store.loadRevocationPages(now, since, RevocationState.LOAD_PAGE_SIZE)) {
+      for (const [jti, expiresAt] of page.tokens) this.revokedTokens.add(jti, expiresAt / 1000);
+      for (const [sessionId, revokedAt] of page.sessions)
+        this.revokedSessions.add(sessionId, this.rememberUntil(revokedAt / 1000));
+      for (const [subject, version, revokedAt] of page.subjects)
+        this.markSubject(subject, version, this.rememberUntil(revokedAt / 1000));
+    }
     if (this.config.mode === 'allowlist') {
-      for (const [jti, expiresAt] of await this.store.loadActiveAccessTokens(now))
-        this.activeTokens.add(jti, expiresAt / 1000);
+      for await (const page of this.store.loadActiveAccessTokenPages(now, RevocationState.LOAD_PAGE_SIZE))
+        for (const [jti, expiresAt] of page) this.activeTokens.add(jti, expiresAt / 1000);
     }
     this.logger.log(
       `revocation state loaded: ${this.revokedTokens.size} tokens, ${this.revokedSessions.size} sessions, ${this.subjectVersions.size} subjects` +

@@ -178,6 +178,36 @@ describe('RevocationState memory', () => {
       expect(state.stats()).toMatchObject({ revokedTokens: 0, revokedSessions: 0, subjects: 0 });
     });
 
+    it('reads the store in pages of LOAD_PAGE_SIZE rows, and keeps every row of every page', async () => {
+      /** The in-memory store, asked for pages of LOAD_PAGE_SIZE, answering in pages of one row. */
+      class OneRowPages extends InMemoryTokenStore {
+        readonly asked: number[] = [];
+        override loadRevocationPages(now: number, since: number, pageSize: number) {
+          this.asked.push(pageSize);
+          return super.loadRevocationPages(now, since, 1);
+        }
+        override loadActiveAccessTokenPages(now: number, pageSize: number) {
+          this.asked.push(pageSize);
+          return super.loadActiveAccessTokenPages(now, 1);
+        }
+      }
+      const store = new OneRowPages();
+      const now = Date.now();
+      for (const n of [1, 2, 3, 4, 5, 6]) await issued(store, `user-${n}`, `sid-${n}`, `jti-${n}`, now);
+      await store.revokeToken('jti-1', 'logout', now);
+      await store.revokeToken('jti-2', 'logout', now);
+      await store.revokeSession('sid-3', 'logout', now);
+      await store.revokeSubject('user-4', 'logout_all', now);
+      const state = stateWith({ mode: 'allowlist' }, store);
+      await state.load();
+      expect(store.asked).toEqual([RevocationState.LOAD_PAGE_SIZE, RevocationState.LOAD_PAGE_SIZE]);
+      expect(state.stats()).toMatchObject({ revokedTokens: 4, revokedSessions: 2, subjects: 1, activeTokens: 2 });
+      for (const n of [1, 2, 3, 4])
+        expect(state.verdict(token({ sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}` }))).toBe('revoked');
+      for (const n of [5, 6])
+        expect(state.verdict(token({ sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}` }))).toBe('active');
+    });
+
     it('allowlist mode also reads the active access tokens, which go when they expire; the denylist does not', async () => {
       const store = new InMemoryTokenStore();
       const now = Date.now();
