@@ -1,74 +1,254 @@
+/** base64url digit values by char code, -1 for a char that is not one. */
+const DIGITS = new Int8Array(128).fill(-1);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  .split('')
+  .forEach((char, value) => (DIGITS[char.charCodeAt(0)] = value));
+
+const EMPTY = -0x80000000;
+const MIN_TIME = EMPTY + 1;
+const MAX_TIME = 0x7fffffff;
+/** Tables per set, chosen by the top bits of a key's hash: each grows on its own, so a growth copies 1/64 of the keys. */
+const SHARD_BITS = 6;
+const MIN_CAPACITY = 64;
+
+/** Per-process seed of the hash: keys come from outside (a token's jti). */
+const SEED = (Math.random() * 0x100000000) | 0;
+
+function hash(w0: number, w1: number, w2: number, w3: number): number {
+  let h = Math.imul(w0 ^ SEED, 0x9e3779b1);
+  h = Math.imul(h ^ w1 ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ w2 ^ (h >>> 13), 0xc2b2ae35);
+  h ^= w3 ^ (h >>> 16);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+}
+
+/**
+ * One open-addressing table with linear probing: per slot, a key's 16 bytes
+ * (four 32-bit words) and its time, EMPTY for a free slot. At most 3/4 full.
+ */
+class IdTable {
+  words = new Int32Array(MIN_CAPACITY * 4);
+  times = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+  mask = MIN_CAPACITY - 1;
+  used = 0;
+
+  /** The slot holding the key, or -1. */
+  find(w0: number, w1: number, w2: number, w3: number, h: number): number {
+    const { words, times, mask } = this;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      if (times[slot] === EMPTY) return -1;
+      const at = slot * 4;
+      if (words[at] === w0 && words[at + 1] === w1 && words[at + 2] === w2 && words[at + 3] === w3) return slot;
+    }
+  }
+
+  /** Puts a key known to be absent. */
+  insert(w0: number, w1: number, w2: number, w3: number, h: number, time: number): void {
+    if ((this.used + 1) * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+    this.place(w0, w1, w2, w3, h, time);
+  }
+
+  /** Frees a slot and moves later keys of its run back, so every key stays reachable from its home slot. */
+  remove(slot: number): void {
+    const { words, times, mask } = this;
+    let hole = slot;
+    for (let next = (hole + 1) & mask; times[next] !== EMPTY; next = (next + 1) & mask) {
+      const at = next * 4;
+      const home = hash(words[at], words[at + 1], words[at + 2], words[at + 3]) & mask;
+      // The key at `next` may fill the hole unless its home lies cyclically within (hole, next].
+      if (((next - home) & mask) >= ((next - hole) & mask)) {
+        words.copyWithin(hole * 4, at, at + 4);
+        times[hole] = times[next];
+        hole = next;
+      }
+    }
+    times[hole] = EMPTY;
+    this.used--;
+  }
+
+  /** Removes every key whose time is before `limit`, in one pass; returns how many. */
+  prune(limit: number): number {
+    const { times } = this;
+    let removed = 0;
+    for (let slot = 0; slot <= this.mask;) {
+      const time = times[slot];
+      if (time !== EMPTY && time < limit) {
+        // A later key of the run may move into this slot: look at it again.
+        this.remove(slot);
+        removed++;
+      } else slot++;
+    }
+    if (this.mask + 1 > MIN_CAPACITY && this.used * 8 < this.mask + 1) this.resize((this.mask + 1) / 2);
+    return removed;
+  }
+
+  private place(w0: number, w1: number, w2: number, w3: number, h: number, time: number): void {
+    let slot = h & this.mask;
+    while (this.times[slot] !== EMPTY) slot = (slot + 1) & this.mask;
+    const at = slot * 4;
+    this.words[at] = w0;
+    this.words[at + 1] = w1;
+    this.words[at + 2] = w2;
+    this.words[at + 3] = w3;
+    this.times[slot] = time;
+    this.used++;
+  }
+
+  private resize(capacity: number): void {
+    const { words, times } = this;
+    this.words = new Int32Array(capacity * 4);
+    this.times = new Int32Array(capacity).fill(EMPTY);
+    this.mask = capacity - 1;
+    this.used = 0;
+    for (let slot = 0; slot < times.length; slot++) {
+      if (times[slot] === EMPTY) continue;
+      const at = slot * 4;
+      const w0 = words[at];
+      const w1 = words[at + 1];
+      const w2 = words[at + 2];
+      const w3 = words[at + 3];
+      this.place(w0, w1, w2, w3, hash(w0, w1, w2, w3), times[slot]);
+    }
+  }
+}
+
 /**
  * Keys that matter until a known time (epoch seconds), then are forgotten:
  * revoked jtis until their token's `exp`, revoked sessions until the last
- * access token they could hold has expired. Keys are grouped in one-minute
- * buckets by expiry, so pruning drops whole buckets instead of scanning every
- * key, and memory follows the unexpired entries, not history.
+ * access token they could hold has expired.
+ *
+ * The library's jtis and session ids are 16 random bytes in base64url (22
+ * characters): those are kept as their 16 bytes and a 32-bit time in typed
+ * arrays, open-addressing tables with linear probing (20 bytes a slot, at
+ * most 3/4 full: 27 to 40 bytes a key, none of it on the JavaScript heap, so
+ * the collector never walks it; 64 tables, each growing alone, so a growth
+ * never copies the whole set). Any other key (an app's own jtis in a
+ * migration window) goes to a Map. Pruning scans the tables; it forgets what
+ * expired in one-minute steps, so memory follows the unexpired entries, not
+ * history.
  */
 export class ExpiringSet {
-  // Times are kept relative to a recent base so they stay small integers (V8
-  // stores those unboxed in the map): about 16 bytes less per entry.
+  // Times are kept relative to a recent base so they fit in 32 bits (until 2091).
   private static readonly BASE = 1_700_000_000;
   private static readonly BUCKET_SECONDS = 60;
-  private readonly expiries = new Map<string, number>();
-  private readonly buckets = new Map<number, string[]>();
+
+  private tables = ExpiringSet.emptyTables();
+  private readonly others = new Map<string, number>();
+  /** Scratch: the 16 bytes of the key being looked up. */
+  private readonly key = new Int32Array(4);
+  private readonly keyBytes = new Uint8Array(this.key.buffer);
+
+  private static emptyTables(): IdTable[] {
+    return Array.from({ length: 1 << SHARD_BITS }, () => new IdTable());
+  }
 
   get size(): number {
-    return this.expiries.size;
+    let size = this.others.size;
+    for (const table of this.tables) size += table.used;
+    return size;
   }
 
   has(key: string): boolean {
-    return this.expiries.has(key);
+    if (!this.decode(key)) return this.others.has(key);
+    const { key: w } = this;
+    const h = hash(w[0], w[1], w[2], w[3]);
+    return this.tables[h >>> (32 - SHARD_BITS)].find(w[0], w[1], w[2], w[3], h) >= 0;
   }
 
   /** Expiry of a key, epoch seconds, or undefined. */
   expiryOf(key: string): number | undefined {
-    const stored = this.expiries.get(key);
+    let stored: number | undefined;
+    if (this.decode(key)) {
+      const { key: w } = this;
+      const h = hash(w[0], w[1], w[2], w[3]);
+      const table = this.tables[h >>> (32 - SHARD_BITS)];
+      const slot = table.find(w[0], w[1], w[2], w[3], h);
+      stored = slot >= 0 ? table.times[slot] : undefined;
+    } else stored = this.others.get(key);
     return stored === undefined ? undefined : stored + ExpiringSet.BASE;
   }
 
   /** Adds a key, or extends it; an earlier expiry never shortens a later one. */
   add(key: string, expiresAt: number): void {
-    const stored = Math.ceil(expiresAt) - ExpiringSet.BASE;
-    const previous = this.expiries.get(key);
-    if (previous !== undefined && previous >= stored) return;
-    this.expiries.set(key, stored);
-    const bucket = Math.floor(stored / ExpiringSet.BUCKET_SECONDS);
-    const keys = this.buckets.get(bucket);
-    if (keys) keys.push(key);
-    else this.buckets.set(bucket, [key]);
+    const stored = Math.min(MAX_TIME, Math.max(MIN_TIME, Math.ceil(expiresAt) - ExpiringSet.BASE));
+    if (!this.decode(key)) {
+      const previous = this.others.get(key);
+      if (previous === undefined || previous < stored) this.others.set(key, stored);
+      return;
+    }
+    const { key: w } = this;
+    const h = hash(w[0], w[1], w[2], w[3]);
+    const table = this.tables[h >>> (32 - SHARD_BITS)];
+    const slot = table.find(w[0], w[1], w[2], w[3], h);
+    if (slot < 0) table.insert(w[0], w[1], w[2], w[3], h, stored);
+    else if (table.times[slot] < stored) table.times[slot] = stored;
   }
 
   delete(key: string): void {
-    // Its bucket still names it; prune skips keys whose expiry moved on.
-    this.expiries.delete(key);
+    if (!this.decode(key)) {
+      this.others.delete(key);
+      return;
+    }
+    const { key: w } = this;
+    const h = hash(w[0], w[1], w[2], w[3]);
+    const table = this.tables[h >>> (32 - SHARD_BITS)];
+    const slot = table.find(w[0], w[1], w[2], w[3], h);
+    if (slot >= 0) table.remove(slot);
   }
 
   /**
-   * Forgets the keys of every one-minute bucket that has wholly passed by
-   * `now` (epoch seconds): a key outlives its expiry by under two minutes,
-   * which is harmless (its token has expired too). Returns how many.
+   * Forgets the keys of every one-minute step (counted from BASE) that has
+   * wholly passed by `now` (epoch seconds): a key outlives its expiry by
+   * under two minutes, which is harmless (its token has expired too). One
+   * pass over the tables. Returns how many.
    */
   prune(now: number): number {
-    const limit = now - ExpiringSet.BASE;
-    const lastFullBucket = Math.floor(limit / ExpiringSet.BUCKET_SECONDS) - 1;
+    const step = ExpiringSet.BUCKET_SECONDS;
+    const limit = Math.floor((now - ExpiringSet.BASE) / step) * step;
     let removed = 0;
-    for (const [bucket, keys] of this.buckets) {
-      if (bucket > lastFullBucket) continue;
-      for (const key of keys) {
-        const stored = this.expiries.get(key);
-        if (stored !== undefined && stored < limit && Math.floor(stored / ExpiringSet.BUCKET_SECONDS) === bucket) {
-          this.expiries.delete(key);
-          removed++;
-        }
+    for (const [key, stored] of this.others) {
+      if (stored < limit) {
+        this.others.delete(key);
+        removed++;
       }
-      this.buckets.delete(bucket);
     }
+    for (const table of this.tables) removed += table.prune(limit);
     return removed;
   }
 
   clear(): void {
-    this.expiries.clear();
-    this.buckets.clear();
+    this.others.clear();
+    this.tables = ExpiringSet.emptyTables();
   }
+
+  /**
+   * Reads a 22-character base64url key into `this.key`. False for any other
+   * key, and for one whose last character carries bits 16 bytes do not have
+   * (its own spelling of those bytes would differ): it goes to the Map.
+   */
+  private decode(key: string): boolean {
+    if (key.length !== 22) return false;
+    const bytes = this.keyBytes;
+    let at = 0;
+    for (let i = 0; i < 20; i += 4) {
+      const a = digit(key, i);
+      const b = digit(key, i + 1);
+      const c = digit(key, i + 2);
+      const d = digit(key, i + 3);
+      if ((a | b | c | d) < 0) return false;
+      bytes[at++] = (a << 2) | (b >> 4);
+      bytes[at++] = ((b & 15) << 4) | (c >> 2);
+      bytes[at++] = ((c & 3) << 6) | d;
+    }
+    const a = digit(key, 20);
+    const b = digit(key, 21);
+    if ((a | b) < 0 || (b & 15) !== 0) return false;
+    bytes[15] = (a << 2) | (b >> 4);
+    return true;
+  }
+}
+
+function digit(key: string, index: number): number {
+  const code = key.charCodeAt(index);
+  return code < 128 ? DIGITS[code] : -1;
 }

@@ -104,3 +104,88 @@ describe('ExpiringSet', () => {
     });
   });
 });
+
+describe('ExpiringSet with the library ids (16 bytes in base64url, kept in typed arrays)', () => {
+  /** A small deterministic generator (xorshift32), so a failure replays. */
+  const random = (seed: number) => () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  const idFrom = (next: () => number) =>
+    Buffer.from(Array.from({ length: 16 }, () => Math.floor(next() * 256))).toString('base64url');
+
+  it('keeps an id and a 22-character key that only looks like one apart', () => {
+    const set = new ExpiringSet();
+    const id = Buffer.alloc(16).toString('base64url'); // 'AAAAAAAAAAAAAAAAAAAAAA'
+    const lookalike = `${id.slice(0, 21)}B`; // same 16 bytes, spare bits set
+    const other = `${id.slice(0, 21)}.`; // not base64url
+    set.add(id, T + 10);
+    expect(set.has(lookalike)).toBe(false);
+    expect(set.has(other)).toBe(false);
+    set.add(lookalike, T + 20);
+    set.add(other, T + 30);
+    expect(set.size).toBe(3);
+    expect([set.expiryOf(id), set.expiryOf(lookalike), set.expiryOf(other)]).toEqual([T + 10, T + 20, T + 30]);
+    set.delete(lookalike);
+    expect(set.has(id)).toBe(true);
+    expect(set.has(lookalike)).toBe(false);
+  });
+
+  it('answers as a Map would through adds, extensions, deletes and prunes, as it grows and shrinks', () => {
+    const next = random(0x9e3779b9);
+    const set = new ExpiringSet();
+    const model = new Map<string, number>();
+    const ids = Array.from({ length: 6000 }, () => idFrom(next));
+    const pick = () => ids[Math.floor(next() * ids.length)];
+    let now = T;
+    for (let step = 0; step < 30_000; step++) {
+      const roll = next();
+      if (roll < 0.6) {
+        const id = pick();
+        const at = now + Math.floor(next() * 3600);
+        set.add(id, at);
+        model.set(id, Math.max(model.get(id) ?? -Infinity, at));
+      } else if (roll < 0.8) {
+        const id = pick();
+        set.delete(id);
+        model.delete(id);
+      } else if (roll < 0.9996) {
+        const id = pick();
+        expect(set.has(id)).toBe(model.has(id));
+        expect(set.expiryOf(id)).toBe(model.get(id));
+      } else {
+        now += Math.floor(next() * 1800);
+        // Pruned: what expired before the start of the current minute, counted from 1_700_000_000.
+        const limit = 1_700_000_000 + Math.floor((now - 1_700_000_000) / 60) * 60;
+        let expected = 0;
+        for (const [id, at] of model)
+          if (at < limit) {
+            model.delete(id);
+            expected++;
+          }
+        expect(set.prune(now)).toBe(expected);
+      }
+      if (step % 1000 === 0) expect(set.size).toBe(model.size);
+    }
+    for (const id of ids) expect(set.expiryOf(id)).toBe(model.get(id));
+    // All of them past: the table shrinks back, and still answers.
+    expect(set.prune(now + 10_000)).toBe(model.size);
+    expect(set.size).toBe(0);
+    set.add(ids[0], now + 20_000);
+    expect(set.has(ids[0])).toBe(true);
+    expect(set.has(ids[1])).toBe(false);
+  });
+
+  it('holds 200 000 ids and finds each of them', () => {
+    const next = random(12345);
+    const bytes = Buffer.from(Array.from({ length: 16 * 200_000 }, () => Math.floor(next() * 256)));
+    const ids = Array.from({ length: 200_000 }, (_, i) => bytes.toString('base64url', 16 * i, 16 * i + 16));
+    const set = new ExpiringSet();
+    ids.forEach((id, i) => set.add(id, T + (i % 3600)));
+    expect(set.size).toBe(new Set(ids).size);
+    expect(ids.filter((id, i) => set.expiryOf(id) !== T + (i % 3600))).toEqual([]);
+    expect(set.has(idFrom(random(777)))).toBe(false);
+  });
+});
