@@ -53,54 +53,55 @@ export class TypeOrmReads {
    * log is written in issuing order) are read from the table nearly in order.
    */
   async *loadRevocationPages(now: number, since: number, pageSize: number): AsyncGenerator<RevocationSnapshot> {
-    const tokens = this.byTime('tokenLog', 'expiresAt', 'jti', pageSize, (q) =>
-      q.where({ tokenType: 'access', revokedAt: Not(IsNull()), expiresAt: MoreThan(now) }),
+    const tokens = this.byTime('tokenLog', 'expiresAt', 'jti', now, pageSize, (q) =>
+      q.andWhere({ tokenType: 'access', revokedAt: Not(IsNull()) }),
     );
     for await (const rows of tokens) yield { tokens: rows.map((r) => [r.key, r.at]), sessions: [], subjects: [] };
-    const sessions = this.byTime('session', 'revokedAt', 'sessionId', pageSize, (q) =>
-      q.where({ revokedAt: MoreThan(since) }),
-    );
+    const sessions = this.byTime('session', 'revokedAt', 'sessionId', since, pageSize, (q) => q);
     for await (const rows of sessions) yield { tokens: [], sessions: rows.map((r) => [r.key, r.at]), subjects: [] };
-    const subjects = this.byTime('subjectState', 'revokedAt', 'subject', pageSize, (q) =>
-      q.where({ revokedAt: MoreThan(since) }).addSelect('r.tokenVersion', 'version'),
+    const subjects = this.byTime('subjectState', 'revokedAt', 'subject', since, pageSize, (q) =>
+      q.addSelect('r.tokenVersion', 'version'),
     );
     for await (const rows of subjects)
       yield { tokens: [], sessions: [], subjects: rows.map((r) => [r.key, Number(r.version), r.at]) };
   }
 
   async *loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
-    const active = this.byTime('tokenLog', 'expiresAt', 'jti', pageSize, (q) =>
-      q.where({ tokenType: 'access', revokedAt: IsNull(), expiresAt: MoreThan(now) }),
+    const active = this.byTime('tokenLog', 'expiresAt', 'jti', now, pageSize, (q) =>
+      q.andWhere({ tokenType: 'access', revokedAt: IsNull() }),
     );
     for await (const rows of active) yield rows.map((r): [string, number] => [r.key, r.at]);
   }
 
   /**
-   * The rows `filter` keeps, as { key, at } (plus what it selects), in pages of
-   * at most `pageSize` ordered by (at, key): each page starts after the last
-   * row of the previous one. Raw rows, no entities: a page costs its strings.
+   * The rows `filter` keeps whose time is after `from`, as { key, at } (plus
+   * what it selects), in pages of at most `pageSize` ordered by (at, key):
+   * each page starts after the last row of the previous one. The time has one
+   * lower bound per query (`> from`, then the cursor's), so the index range
+   * starts there: with two, a database may start at the looser one and filter
+   * every row before the cursor again, page after page. Raw rows, no entities.
    */
   private async *byTime<E extends keyof JwtRevocationEntitySet>(
     entity: E,
     time: string,
     key: string,
+    from: number,
     pageSize: number,
     filter: (query: SelectQueryBuilder<ObjectLiteral>) => SelectQueryBuilder<ObjectLiteral>,
   ): AsyncGenerator<Array<{ key: string; at: number; version?: string | number }>> {
     let after: { at: number; key: string } | null = null;
     for (;;) {
-      const query = filter(
-        this.dataSource.manager
-          .createQueryBuilder(this.entities[entity] as EntitySchema<ObjectLiteral>, 'r')
-          .select(`r.${key}`, 'key')
-          .addSelect(`r.${time}`, 'at'),
-      );
-      // `>=` alone bounds the index scan; the rest skips the rows of the last time already read.
-      if (after !== null)
+      const query = this.dataSource.manager
+        .createQueryBuilder(this.entities[entity] as EntitySchema<ObjectLiteral>, 'r')
+        .select(`r.${key}`, 'key')
+        .addSelect(`r.${time}`, 'at');
+      // After the cursor: a later time, or the same time and a later key.
+      if (after === null) query.where(`r.${time} > :from`, { from });
+      else
         query
-          .andWhere(`r.${time} >= :at`, { at: after.at })
+          .where(`r.${time} >= :at`, { at: after.at })
           .andWhere(`(r.${time} > :at OR r.${key} > :key)`, { key: after.key });
-      const raw = await query
+      const raw = await filter(query)
         .orderBy(`r.${time}`, 'ASC')
         .addOrderBy(`r.${key}`, 'ASC')
         .limit(pageSize)
