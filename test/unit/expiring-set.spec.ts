@@ -178,7 +178,7 @@ describe('ExpiringSet with the library ids (16 bytes in base64url, kept in typed
     expect(set.has(ids[1])).toBe(false);
   });
 
-  it('holds 200 000 ids and finds each of them', () => {
+  it('holds 200 000 ids and finds each of them, and the rest once most are pruned', () => {
     const next = random(12345);
     const bytes = Buffer.from(Array.from({ length: 16 * 200_000 }, () => Math.floor(next() * 256)));
     const ids = Array.from({ length: 200_000 }, (_, i) => bytes.toString('base64url', 16 * i, 16 * i + 16));
@@ -187,5 +187,18 @@ describe('ExpiringSet with the library ids (16 bytes in base64url, kept in typed
     expect(set.size).toBe(new Set(ids).size);
     expect(ids.filter((id, i) => set.expiryOf(id) !== T + (i % 3600))).toEqual([]);
     expect(set.has(idFrom(random(777)))).toBe(false);
+    // Most of them past: what is left moves to a smaller store, and is all still there.
+    const now = T + 3000;
+    const limit = 1_700_000_000 + Math.floor((now - 1_700_000_000) / 60) * 60;
+    const left = ids.filter((_, i) => T + (i % 3600) >= limit);
+    expect(set.prune(now)).toBe(ids.length - left.length);
+    expect(set.size).toBe(left.length);
+    expect(ids.filter((id, i) => set.expiryOf(id) !== (T + (i % 3600) >= limit ? T + (i % 3600) : undefined))).toEqual(
+      [],
+    );
+    const more = Array.from({ length: 1000 }, (_, i) => bytes.toString('base64url', 16 * i + 8, 16 * i + 24));
+    more.forEach((id) => set.add(id, T + 7200));
+    expect(more.every((id) => set.expiryOf(id) === T + 7200)).toBe(true);
+    expect(set.size).toBe(left.length + 1000);
   });
 });
