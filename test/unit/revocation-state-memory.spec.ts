@@ -6,7 +6,14 @@ import {
   type TokenRecord,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
-import { InMemoryTokenStore, JwtRevocationConfig, RevocationState } from 'nestjs-jwt-revocation/testing';
+import {
+  InMemoryTokenStore,
+  JwtRevocationConfig,
+  PollingBus,
+  RevocationState,
+  RevocationSync,
+  SubjectValidator,
+} from 'nestjs-jwt-revocation/testing';
 import { TEST_SECRET } from '../support/keys.js';
 import { legacyMigration } from '../support/legacy-tokens.js';
 
@@ -206,6 +213,42 @@ describe('RevocationState memory', () => {
         expect(state.verdict(token({ sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}` }))).toBe('revoked');
       for (const n of [5, 6])
         expect(state.verdict(token({ sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}` }))).toBe('active');
+    });
+
+    it('a token revoked while the pages are read, behind them, is missed by the load and applied by the first catch-up', async () => {
+      /** Revokes jti-1 once the load has read past it: its row is behind the pages, its event is not. */
+      class RevokedMidLoad extends InMemoryTokenStore {
+        override async *loadRevocationPages(now: number, since: number, pageSize: number) {
+          let first = true;
+          for await (const page of super.loadRevocationPages(now, since, 1)) {
+            yield page;
+            if (first) await this.revokeToken('jti-1', 'logout', Date.now());
+            first = false;
+          }
+          void pageSize;
+        }
+      }
+      const store = new RevokedMidLoad();
+      const now = Date.now();
+      for (const n of [1, 2, 3]) await issued(store, `user-${n}`, `sid-${n}`, `jti-${n}`, now);
+      await store.revokeToken('jti-2', 'logout', now);
+      await store.revokeToken('jti-3', 'logout', now);
+      const config = JwtRevocationConfig.from({
+        signing: { secret: TEST_SECRET },
+        syncInterval: 300,
+        maxStaleness: 600,
+      });
+      const state = new RevocationState(config, store);
+      const sync = new RevocationSync(config, store, state, new PollingBus(), new SubjectValidator(config));
+      await sync.onModuleInit();
+      try {
+        const late = token({ sub: 'user-1', sid: 'sid-1', jti: 'jti-1' });
+        expect(state.verdict(late)).toBe('active');
+        await sync.catchUp();
+        expect(state.verdict(late)).toBe('revoked');
+      } finally {
+        await sync.onModuleDestroy();
+      }
     });
 
     it('allowlist mode also reads the active access tokens, which go when they expire; the denylist does not', async () => {
