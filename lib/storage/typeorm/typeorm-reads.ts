@@ -53,42 +53,66 @@ export class TypeOrmReads {
    * log is written in issuing order) are read from the table nearly in order.
    */
   async *loadRevocationPages(now: number, since: number, pageSize: number): AsyncGenerator<RevocationSnapshot> {
-    const tokens = this.byTime('tokenLog', 'expiresAt', 'jti', now, pageSize, (q) =>
-      q.andWhere({ tokenType: 'access', revokedAt: Not(IsNull()) }),
+    yield* this.byTime(
+      'tokenLog',
+      'expiresAt',
+      'jti',
+      now,
+      pageSize,
+      (q) => q.andWhere({ tokenType: 'access', revokedAt: Not(IsNull()) }),
+      (rows) => ({ tokens: rows.map((r) => [r.key, Number(r.at)]), sessions: [], subjects: [] }),
     );
-    for await (const rows of tokens) yield { tokens: rows.map((r) => [r.key, r.at]), sessions: [], subjects: [] };
-    const sessions = this.byTime('session', 'revokedAt', 'sessionId', since, pageSize, (q) => q);
-    for await (const rows of sessions) yield { tokens: [], sessions: rows.map((r) => [r.key, r.at]), subjects: [] };
-    const subjects = this.byTime('subjectState', 'revokedAt', 'subject', since, pageSize, (q) =>
-      q.addSelect('r.tokenVersion', 'version'),
+    yield* this.byTime(
+      'session',
+      'revokedAt',
+      'sessionId',
+      since,
+      pageSize,
+      (q) => q,
+      (rows) => ({ tokens: [], sessions: rows.map((r) => [r.key, Number(r.at)]), subjects: [] }),
     );
-    for await (const rows of subjects)
-      yield { tokens: [], sessions: [], subjects: rows.map((r) => [r.key, Number(r.version), r.at]) };
+    yield* this.byTime(
+      'subjectState',
+      'revokedAt',
+      'subject',
+      since,
+      pageSize,
+      (q) => q.addSelect('r.tokenVersion', 'version'),
+      (rows) => ({ tokens: [], sessions: [], subjects: rows.map((r) => [r.key, Number(r.version), Number(r.at)]) }),
+    );
   }
 
-  async *loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
-    const active = this.byTime('tokenLog', 'expiresAt', 'jti', now, pageSize, (q) =>
-      q.andWhere({ tokenType: 'access', revokedAt: IsNull() }),
+  loadActiveAccessTokenPages(now: number, pageSize: number): AsyncGenerator<Array<[string, number]>> {
+    return this.byTime(
+      'tokenLog',
+      'expiresAt',
+      'jti',
+      now,
+      pageSize,
+      (q) => q.andWhere({ tokenType: 'access', revokedAt: IsNull() }),
+      (rows) => rows.map((r): [string, number] => [r.key, Number(r.at)]),
     );
-    for await (const rows of active) yield rows.map((r): [string, number] => [r.key, r.at]);
   }
 
   /**
-   * The rows `filter` keeps whose time is after `from`, as { key, at } (plus
-   * what it selects), in pages of at most `pageSize` ordered by (at, key):
-   * each page starts after the last row of the previous one. The time has one
-   * lower bound per query (`> from`, then the cursor's), so the index range
-   * starts there: with two, a database may start at the looser one and filter
-   * every row before the cursor again, page after page. Raw rows, no entities.
+   * The rows `filter` keeps whose time is after `from`, as raw { key, at }
+   * rows (plus what it selects; no entities), in pages of at most `pageSize`
+   * ordered by (at, key), each made into what `toPage` returns: each page
+   * starts after the last row of the previous one. The time has one lower
+   * bound per query (`> from`, then the cursor's), so the index range starts
+   * there: with two, a database may start at the looser one and filter every
+   * row before the cursor again, page after page. A page is let go of before
+   * the next is read, so it dies young instead of filling the old generation.
    */
-  private async *byTime<E extends keyof JwtRevocationEntitySet>(
+  private async *byTime<E extends keyof JwtRevocationEntitySet, P>(
     entity: E,
     time: string,
     key: string,
     from: number,
     pageSize: number,
     filter: (query: SelectQueryBuilder<ObjectLiteral>) => SelectQueryBuilder<ObjectLiteral>,
-  ): AsyncGenerator<Array<{ key: string; at: number; version?: string | number }>> {
+    toPage: (rows: Array<{ key: string; at: string | number; version?: string | number }>) => P,
+  ): AsyncGenerator<P> {
     let after: { at: number; key: string } | null = null;
     for (;;) {
       const query = this.dataSource.manager
@@ -101,16 +125,20 @@ export class TypeOrmReads {
         query
           .where(`r.${time} >= :at`, { at: after.at })
           .andWhere(`(r.${time} > :at OR r.${key} > :key)`, { key: after.key });
-      const raw = await filter(query)
+      let raw: Array<{ key: string; at: string | number; version?: string | number }> | null = await filter(query)
         .orderBy(`r.${time}`, 'ASC')
         .addOrderBy(`r.${key}`, 'ASC')
         .limit(pageSize)
-        .getRawMany<{ key: string; at: string | number; version?: string | number }>();
-      if (raw.length === 0) return;
-      const rows = raw.map((r) => ({ key: r.key, at: Number(r.at), version: r.version }));
-      yield rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1];
+        .getRawMany();
+      const count = raw.length;
+      if (count === 0) return;
+      // pg and mysql2 give BIGINT as a string.
+      after = { at: Number(raw[count - 1].at), key: raw[count - 1].key };
+      let page: P | null = toPage(raw);
+      raw = null;
+      yield page;
+      page = null;
+      if (count < pageSize) return;
     }
   }
 
