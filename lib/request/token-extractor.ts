@@ -22,8 +22,9 @@ function cookieValue(header: string, name: string): string | null {
 }
 
 /**
- * passport-jwt's `jwtFromRequest`: the Bearer header first, then the cookie
- * if one is configured. A value longer than `maxTokenLength` counts as no
+ * The request's token, for `AccessTokenCheck` (and the strategy's
+ * `jwtFromRequest`): the Bearer header first, then the cookie if one is
+ * configured. A value longer than `maxTokenLength` counts as no
  * token, so an oversized header or cookie is refused before any parsing.
  */
 export function createTokenExtractor(config: JwtRevocationConfig): (request: RequestLike) => string | null {

@@ -28,7 +28,7 @@ export class KeyRing {
     return [...new Set([this.currentKey, ...this.keys.values()])];
   }
 
-  /** Every algorithm a configured key uses: passport-jwt pins verification to these. */
+  /** Every algorithm a live key uses (for metadata such as a discovery document); each token is checked with its own key's alone. */
   get algorithms(): string[] {
     return [...new Set(this.live.map((key) => key.algorithm))];
   }

@@ -21,8 +21,8 @@ const start = (file: string, adapter: HttpAdapterName) =>
 
 /**
  * Another instance of the app on the same database, alive at the same time:
- * each module has its own passport instance, so the two cannot mix up their
- * strategies, keys or revocation state.
+ * each module's guard asks its own AccessTokenCheck, so the two cannot mix
+ * up their keys or revocation state.
  */
 async function otherInstance(file: string) {
   const other = await bootModule(databaseOptions(`sqlite:${file}`), options);
