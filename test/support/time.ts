@@ -1,6 +1,15 @@
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until `Date.now()` reaches `at` (epoch ms). Not one setTimeout: timers
+ * run on the monotonic clock and may fire a millisecond before the wall clock
+ * says the time has come (seen in CI).
+ */
+export async function until(at: number): Promise<void> {
+  while (Date.now() < at) await sleep(Math.max(1, at - Date.now()));
+}
+
 /** Asks every 50 ms until `want` holds (a truthy answer, by default); returns how long it took, or throws past `ms` naming what it saw. */
 export async function within<T>(
   ms: number,

@@ -8,7 +8,7 @@ import { startGuardApp, tokensOf, WhoController } from '../../support/guard-app.
 import { bearer, expect401 } from '../../support/http.js';
 import { TEST_SECRET } from '../../support/keys.js';
 import type { RunningTestApp } from '../../support/test-app.js';
-import { earlyInASecond } from '../../support/time.js';
+import { earlyInASecond, until } from '../../support/time.js';
 
 /** Changes request.user in place: what an app's later guard or handler may do. */
 @Controller('scribble')
@@ -81,7 +81,7 @@ describe('the verified-token cache', () => {
       await running.http.get('/who').set(bearer(accessToken)).expect(200);
       await running.http.get('/who').set(bearer(accessToken)).expect(200);
       expect(cachedTokens(running)).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now()));
+      await until(exp * 1000);
       expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
       expect401(await running.http.get('/who').set(bearer(accessToken)));
       // And it no longer takes a place.
