@@ -95,6 +95,13 @@ export class AuthController {
   @LogoutAll()
   logoutAll(): void {}
 
+  /** "Sign out everywhere else": every session of the caller but this one. */
+  @Post('logout-others')
+  @HttpCode(204)
+  async logoutOthers(@CurrentToken() token: VerifiedToken): Promise<void> {
+    await this.tokens.revokeOtherSessions(token.sub, token.sid, 'logout_all');
+  }
+
   // A password check: without a limit, a stolen access token is an oracle (403 vs 204) for the password.
   @UseGuards(AuthRateLimitGuard)
   @RateLimit('auth', 'password')
