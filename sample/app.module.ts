@@ -11,6 +11,7 @@ import { MeController } from './me.controller.js';
 import { ReuseAlarm } from './reuse-alarm.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
+import { WebController } from './web/web.controller.js';
 
 @Module({})
 export class AppModule {
@@ -47,7 +48,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AuthController, OAuthController, MeController, HealthController],
+      controllers: [AuthController, OAuthController, MeController, HealthController, WebController],
       providers: [
         // Every route needs a valid token unless marked @Public().
         { provide: APP_GUARD, useClass: RevocableJwtGuard },
