@@ -47,9 +47,14 @@ export class SessionList {
       });
     }
     const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
+    const now = Date.now();
     // One more than asked: whether a next page exists, without a count.
-    const rows = await stored(this.store.listActiveSessions(subject, Date.now(), { limit: limit + 1, after }));
-    const sessions = rows.slice(0, limit);
+    const rows = await stored(this.store.listActiveSessions(subject, now, { limit: limit + 1, after }));
+    const read = rows.slice(0, limit);
+    // The store leaves out revoked and expired sessions; one idle past sessionIdleTimeout can
+    // never be used again either, but telling needs this instance's memory of recent requests
+    // (SessionActivity), so it is left out here. Such a page may hold fewer than `limit`.
+    const sessions = read.filter((s) => this.lifetime.isLive(s, now));
     return {
       sessions: sessions.map((s) => ({
         id: s.sessionId,
@@ -59,7 +64,7 @@ export class SessionList {
         userAgent: s.userAgent,
         ip: s.ip,
       })),
-      next: rows.length > limit ? encodeCursor(sessions[sessions.length - 1]) : null,
+      next: rows.length > limit ? encodeCursor(read[read.length - 1]) : null,
     };
   }
 }

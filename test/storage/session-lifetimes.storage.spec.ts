@@ -83,6 +83,20 @@ eachDatabase('refresh tokens (service level)', (database) => {
         await expectInvalid(tokens.refresh(first.refreshToken));
       });
 
+      it('a session idle past the timeout is no longer listed; the paging cursor still walks past it', async () => {
+        const tokens = tokensOf(app);
+        const idle = await tokens.issue('idle.tess');
+        expect((await tokens.listSessions('idle.tess')).sessions.map((s) => s.id)).toEqual([idle.sessionId]);
+        await sleep(1400);
+        const fresh = await tokens.issue('idle.tess');
+        expect((await tokens.listSessions('idle.tess')).sessions.map((s) => s.id)).toEqual([fresh.sessionId]);
+        // A page of one: the fresh session, then a page that read the idle one and shows nothing, and no more.
+        const first = await tokens.listSessions('idle.tess', { limit: 1 });
+        expect(first.sessions.map((s) => s.id)).toEqual([fresh.sessionId]);
+        const second = await tokens.listSessions('idle.tess', { limit: 1, cursor: first.next! });
+        expect(second).toEqual({ sessions: [], next: null });
+      });
+
       it('introspection calls the refresh token of an idle session inactive', async () => {
         const tokens = tokensOf(app);
         const first = await tokens.issue('idle.rita');
