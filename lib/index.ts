@@ -10,6 +10,7 @@ export { ACCESS_TOKEN_TYP, DEFAULT_TABLE_NAMES, JWT_REVOCATION_STRATEGY } from '
 // The request path: guard and decorators
 export { RevocableJwtGuard } from './request/revocable-jwt.guard.js';
 export { AccessTokenCheck } from './request/access-token-check.js';
+export { SessionCookies } from './request/session-cookies.js';
 export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './request/jwt-revocation.decorators.js';
 export type * from './interfaces/verified-token.interface.js';
 

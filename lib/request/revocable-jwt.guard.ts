@@ -6,6 +6,7 @@ import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invali
 import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
+import { SessionCookies } from './session-cookies.js';
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -29,12 +30,16 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  * per-request machinery. It still extends `AuthGuard` so that subclasses
  * keep its hooks: override `getRequest` (GraphQL), `isPublic` or
  * `handleRequest`.
+ *
+ * In cookie mode (the `cookies` option) a 401 for a token read from the
+ * access cookie drops that cookie.
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   constructor(
     protected readonly reflector: Reflector,
     private readonly check: AccessTokenCheck,
+    protected readonly cookies: SessionCookies,
   ) {
     super();
   }
@@ -72,6 +77,7 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
       throw err;
     }
     setHeader(response, 'WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
+    if (this.cookies.enabled) this.cookies.dropRefusedAccessCookie(this.getRequest(context), response);
     const missing = info instanceof Error && info.message === TokenNotAccepted.missing;
     throw new InvalidTokenException(missing ? 'Missing access token' : 'Invalid access token');
   }
