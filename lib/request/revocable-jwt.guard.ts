@@ -1,7 +1,7 @@
 import { HttpException, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
+import { CROSS_SITE_ALLOWED_KEY, IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
 import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invalid-token.exception.js';
 import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
@@ -31,8 +31,10 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  * keep its hooks: override `getRequest` (GraphQL), `isPublic` or
  * `handleRequest`.
  *
- * In cookie mode (the `cookies` option) a 401 for a token read from the
- * access cookie drops that cookie.
+ * In cookie mode (the `cookies` option) it also refuses, with a 403, unsafe
+ * requests another site's page may have sent, on every route it runs on,
+ * `@Public()` ones included (login and refresh need it most), and a 401 for
+ * a token read from the access cookie drops that cookie.
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
@@ -45,8 +47,10 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
+    // Before @Public(): a forged login or refresh needs no access token.
+    if (this.cookies.enabled) this.cookies.assertNotCrossSite(request, this.allowsCrossSite(context));
+    if (this.isPublic(context)) return true;
     let token: VerifiedToken | false = false;
     let err: unknown = null;
     let info: unknown;
@@ -60,6 +64,14 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
     const user = this.handleRequest(err, token, info, context);
     (request as { user?: unknown }).user = user;
     return true;
+  }
+
+  /** `@AllowCrossSite()` on the handler or its controller. */
+  protected allowsCrossSite(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(CROSS_SITE_ALLOWED_KEY, [context.getHandler(), context.getClass()]) ===
+      true
+    );
   }
 
   protected isPublic(context: ExecutionContext): boolean {

@@ -1,11 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ResolvedCookies } from '../config/cookie-options.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
+import { CrossSiteRequestException } from '../errors/cross-site-request.exception.js';
 import type { IssuedTokens } from '../interfaces/issued-tokens.interface.js';
 import { appendSetCookie, cookieValue, hasCookie, serializeCookie, type CookieAttributes } from './cookie-header.js';
+import { refusesCrossSite, type CrossSiteRequest } from './cross-site-check.js';
 import { bearerToken } from './token-extractor.js';
 
 interface RequestLike {
+  method?: unknown;
   headers?: Record<string, string | string[] | undefined>;
 }
 
@@ -13,7 +16,7 @@ interface RequestLike {
  * Cookie mode (the `cookies` option): the app's handle on the two HttpOnly
  * cookies. `set()` after `issue()` or `refresh()`, `refreshTokenOf()` in the
  * refresh handler; the logout decorators clear them, the guard reads the
- * access cookie. Works on Express
+ * access cookie and refuses cross-site unsafe requests. Works on Express
  * and Fastify responses (`@Res({ passthrough: true })`), and only ever adds
  * `Set-Cookie` headers, never replaces one the app set.
  *
@@ -84,6 +87,21 @@ export class SessionCookies {
     const cookies = this.required();
     const header = (request as RequestLike).headers?.cookie;
     return typeof header === 'string' ? cookieValue(header, cookies.refreshName) : null;
+  }
+
+  /**
+   * Throws `CrossSiteRequestException` (403) when cookie mode is on and the
+   * request is an unsafe one another site's page may have sent (see
+   * `refusesCrossSite`). The guard calls it on every request, `@Public()`
+   * routes included; `CsrfGuard` calls it on routes the guard does not cover.
+   * `cookielessAllowed` (the guard passes it for `@AllowCrossSite()`): a
+   * request carrying neither cookie passes.
+   */
+  assertNotCrossSite(request: unknown, cookielessAllowed = false): void {
+    if (this.cookies === undefined || request === null || typeof request !== 'object') return;
+    const req = request as CrossSiteRequest;
+    const hasBearer = req.headers !== undefined && bearerToken(this.config, { headers: req.headers }) !== null;
+    if (refusesCrossSite(req, this.cookies, hasBearer, cookielessAllowed)) throw new CrossSiteRequestException();
   }
 
   /** True when the guard would read this request's access token from the access cookie (no Bearer header, the cookie present). */

@@ -14,6 +14,7 @@ export { LogoutInterceptor } from '../request/logout.interceptor.js';
 export { SessionActivity } from '../request/session-activity.js';
 export { SubjectValidator } from '../request/subject-validator.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
+export { refusesCrossSite, ownOrigin } from '../request/cross-site-check.js';
 export { resolveCookies, type ResolvedCookies } from '../config/cookie-options.js';
 export { appendSetCookie, serializeCookie } from '../request/cookie-header.js';
 export { RevocableJwtStrategy } from '../request/revocable-jwt.strategy.js';
