@@ -10,7 +10,16 @@ export { ACCESS_TOKEN_TYP, DEFAULT_TABLE_NAMES, JWT_REVOCATION_STRATEGY } from '
 // The request path: guard and decorators
 export { RevocableJwtGuard } from './request/revocable-jwt.guard.js';
 export { AccessTokenCheck } from './request/access-token-check.js';
-export { CurrentSubject, CurrentToken, Logout, LogoutAll, Public } from './request/jwt-revocation.decorators.js';
+export { SessionCookies } from './request/session-cookies.js';
+export { CsrfGuard } from './request/csrf.guard.js';
+export {
+  AllowCrossSite,
+  CurrentSubject,
+  CurrentToken,
+  Logout,
+  LogoutAll,
+  Public,
+} from './request/jwt-revocation.decorators.js';
 export type * from './interfaces/verified-token.interface.js';
 
 // Tokens: issue, refresh, revoke, look up; keys; events
@@ -43,4 +52,5 @@ export { InvalidTokenException } from './errors/invalid-token.exception.js';
 export { StaleStateException } from './errors/stale-state.exception.js';
 export { StoreTimeoutError } from './errors/store-timeout.error.js';
 export { CredentialsChangedException } from './errors/credentials-changed.exception.js';
+export { CrossSiteRequestException } from './errors/cross-site-request.exception.js';
 export { UnsupportedPeerError } from './errors/unsupported-peer.error.js';

@@ -4,6 +4,7 @@ export const JWT_REVOCATION_STRATEGY = 'jwt-revocation';
 /** Route metadata keys, namespaced so they never collide with the host's own. */
 export const IS_PUBLIC_KEY = 'JWT_REVOCATION:PUBLIC';
 export const LOGOUT_KEY = 'JWT_REVOCATION:LOGOUT';
+export const CROSS_SITE_ALLOWED_KEY = 'JWT_REVOCATION:CROSS_SITE_ALLOWED';
 
 /** Injection token of the propagation bus (Redis, LISTEN/NOTIFY or polling). */
 export const JWT_REVOCATION_BUS = 'JWT_REVOCATION:BUS';

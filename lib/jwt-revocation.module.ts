@@ -7,6 +7,7 @@ import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './jwt
 import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
 import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
 import { LogoutInterceptor } from './request/logout.interceptor.js';
+import { SessionCookies } from './request/session-cookies.js';
 import { RevocationState } from './revocation/revocation-state.js';
 import { KeyRing } from './tokens/key-ring.js';
 import { AccessTokenCheck } from './request/access-token-check.js';
@@ -54,6 +55,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       // PassportModule is re-exported: the guard, built in the host's module, needs its options provider.
       exports: [
         AccessTokenCheck,
+        SessionCookies,
         RevocableJwtStrategy,
         TokenLogService,
         TokenEvents,

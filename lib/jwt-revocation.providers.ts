@@ -18,6 +18,7 @@ import { RefreshSuccessor } from './tokens/refresh-successor.js';
 import { RevocationSync } from './propagation/revocation-sync.js';
 import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
 import { LogoutInterceptor } from './request/logout.interceptor.js';
+import { SessionCookies } from './request/session-cookies.js';
 import { AccessTokenCheck } from './request/access-token-check.js';
 import { MigrationWindow } from './request/migration-window.js';
 import { RevocableJwtStrategy } from './request/revocable-jwt.strategy.js';
@@ -109,6 +110,7 @@ export function createJwtRevocationProviders(
     ArchiveSweeper,
     MigrationWindow,
     AccessTokenCheck,
+    SessionCookies,
     RevocableJwtStrategy,
     LogoutInterceptor,
   ];

@@ -1,5 +1,6 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
 import type { JwtRevocationModuleOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
+import { resolveCookies, type ResolvedCookies } from './cookie-options.js';
 import { JwtRevocationDefaults } from './jwt-revocation.defaults.js';
 import { resolveMigration, type ResolvedMigration } from './migration-options.js';
 import { resolveSigning, type ResolvedSigning } from './signing-keys.js';
@@ -11,6 +12,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'audience',
   'validateSubject',
   'migration',
+  'cookies',
   ...Object.keys(new JwtRevocationDefaults()),
 ]);
 
@@ -36,6 +38,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
   readonly redis?: JwtRevocationModuleOptions['redis'];
   /** The window for the app's existing tokens, when configured. */
   readonly migration?: ResolvedMigration;
+  /** Cookie mode, when configured: cookie names and attributes, trusted origins. */
+  readonly cookies?: ResolvedCookies;
 
   private constructor(options: JwtRevocationModuleOptions) {
     super();
@@ -47,6 +51,7 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     this.keys = resolveSigning(options.signing);
     delete (this as { signing?: unknown }).signing;
     this.migration = options.migration === undefined ? undefined : resolveMigration(options.migration);
+    this.cookies = options.cookies === undefined ? undefined : resolveCookies(options.cookies);
     this.check(options);
   }
 
@@ -140,6 +145,13 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
       (typeof source.cookie !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(source.cookie))
     ) {
       fail('option "tokenFrom.cookie" must be a cookie name');
+    }
+    if (this.cookies !== undefined) {
+      if (source.cookie !== undefined)
+        fail(
+          'options "tokenFrom.cookie" and "cookies" are both set: in cookie mode the guard reads "cookies.accessCookieName"',
+        );
+      source.cookie = this.cookies.accessName;
     }
     if (!source.header && !source.cookie)
       fail('option "tokenFrom" turns the header off and names no cookie: no token could ever be read');

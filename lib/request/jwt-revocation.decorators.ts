@@ -5,12 +5,20 @@ import {
   UseInterceptors,
   type ExecutionContext,
 } from '@nestjs/common';
-import { IS_PUBLIC_KEY, LOGOUT_KEY } from '../jwt-revocation.constants.js';
+import { CROSS_SITE_ALLOWED_KEY, IS_PUBLIC_KEY, LOGOUT_KEY } from '../jwt-revocation.constants.js';
 import { LogoutInterceptor, type LogoutScope } from './logout.interceptor.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 
 /** The route needs no token, even under a global RevocableJwtGuard. */
 export const Public = () => SetMetadata(IS_PUBLIC_KEY, true);
+
+/**
+ * Cookie mode: the route takes unsafe requests from other sites as long as
+ * they carry neither of the module's cookies (an identity provider's
+ * `form_post` callback, a form on a partner's site). One that carries a cookie
+ * is still checked, so the route cannot be used to ride on a session.
+ */
+export const AllowCrossSite = () => SetMetadata(CROSS_SITE_ALLOWED_KEY, true);
 
 const logout = (scope: LogoutScope) =>
   applyDecorators(SetMetadata(LOGOUT_KEY, scope), UseInterceptors(LogoutInterceptor));

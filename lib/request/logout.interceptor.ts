@@ -10,19 +10,22 @@ import { concatMap, type Observable } from 'rxjs';
 import { LOGOUT_KEY } from '../jwt-revocation.constants.js';
 import { TokenLogService } from '../tokens/token-log.service.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+import { SessionCookies } from './session-cookies.js';
 
 export type LogoutScope = 'session' | 'all';
 
 /**
  * Behind `@Logout()` and `@LogoutAll()`: once the handler has succeeded,
  * revokes the caller's session (or every token of the caller), and only then
- * lets the response go. A handler that throws revokes nothing.
+ * lets the response go. A handler that throws revokes nothing. In cookie
+ * mode the response also clears both cookies.
  */
 @Injectable()
 export class LogoutInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenLogService,
+    private readonly cookies: SessionCookies,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -35,6 +38,8 @@ export class LogoutInterceptor implements NestInterceptor {
     return next.handle().pipe(
       concatMap(async (body) => {
         await this.tokens.logout(token, scope);
+        // Cookie mode: the browser drops both cookies with this answer (the tokens in them are dead now).
+        this.cookies.clearAfterLogout(context.switchToHttp().getResponse());
         return body;
       }),
     );

@@ -1,11 +1,12 @@
 import { HttpException, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
+import { CROSS_SITE_ALLOWED_KEY, IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
 import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invalid-token.exception.js';
 import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
+import { SessionCookies } from './session-cookies.js';
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -29,19 +30,27 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  * per-request machinery. It still extends `AuthGuard` so that subclasses
  * keep its hooks: override `getRequest` (GraphQL), `isPublic` or
  * `handleRequest`.
+ *
+ * In cookie mode (the `cookies` option) it also refuses, with a 403, unsafe
+ * requests another site's page may have sent, on every route it runs on,
+ * `@Public()` ones included (login and refresh need it most), and a 401 for
+ * a token read from the access cookie drops that cookie.
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   constructor(
     protected readonly reflector: Reflector,
     private readonly check: AccessTokenCheck,
+    protected readonly cookies: SessionCookies,
   ) {
     super();
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
+    // Before @Public(): a forged login or refresh needs no access token.
+    if (this.cookies.enabled) this.cookies.assertNotCrossSite(request, this.allowsCrossSite(context));
+    if (this.isPublic(context)) return true;
     let token: VerifiedToken | false = false;
     let err: unknown = null;
     let info: unknown;
@@ -55,6 +64,14 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
     const user = this.handleRequest(err, token, info, context);
     (request as { user?: unknown }).user = user;
     return true;
+  }
+
+  /** `@AllowCrossSite()` on the handler or its controller. */
+  protected allowsCrossSite(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(CROSS_SITE_ALLOWED_KEY, [context.getHandler(), context.getClass()]) ===
+      true
+    );
   }
 
   protected isPublic(context: ExecutionContext): boolean {
@@ -72,6 +89,7 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
       throw err;
     }
     setHeader(response, 'WWW-Authenticate', INVALID_TOKEN_CHALLENGE);
+    if (this.cookies.enabled) this.cookies.dropRefusedAccessCookie(this.getRequest(context), response);
     const missing = info instanceof Error && info.message === TokenNotAccepted.missing;
     throw new InvalidTokenException(missing ? 'Missing access token' : 'Invalid access token');
   }

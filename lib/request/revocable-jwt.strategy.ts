@@ -5,6 +5,7 @@ import { JWT_REVOCATION_STRATEGY } from '../jwt-revocation.constants.js';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
+import { SessionCookies } from './session-cookies.js';
 import { createTokenExtractor } from './token-extractor.js';
 
 /**
@@ -27,6 +28,7 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
   constructor(
     config: JwtRevocationConfig,
     private readonly check: AccessTokenCheck,
+    private readonly cookies: SessionCookies,
   ) {
     super({
       jwtFromRequest: createTokenExtractor(config),
@@ -40,6 +42,8 @@ export class RevocableJwtStrategy extends PassportStrategy(Strategy, JWT_REVOCAT
   override authenticate(request: Parameters<Strategy['authenticate']>[0]): void {
     let result: VerifiedToken | Promise<VerifiedToken>;
     try {
+      // Cookie mode: a token from the access cookie on a cross-site unsafe request is a 403 that stops the chain.
+      if (this.cookies.authenticatesByCookie(request)) this.cookies.assertNotCrossSite(request);
       result = this.check.run(request);
     } catch (error) {
       return this.answer(error);

@@ -75,6 +75,88 @@ describe('bootstrap fails on a wrong option, naming it', () => {
       /"refreshTokenTtl"/,
     ],
     ['an asymmetric key without kid', { signing: { algorithm: 'RS256', privateKey: rsa } }, /signing\.kid/],
+    ['cookies without refreshPath', { ...good, cookies: {} }, /"cookies\.refreshPath" must be the path/],
+    ['cookies with refreshPath /', { ...good, cookies: { refreshPath: '/' } }, /"cookies\.refreshPath" is "\/"/],
+    [
+      'cookies with a refreshPath that could end the attribute',
+      { ...good, cookies: { refreshPath: '/auth;Domain=evil.com' } },
+      /"cookies\.refreshPath"/,
+    ],
+    [
+      "cookies with sameSite 'none'",
+      { ...good, cookies: { refreshPath: '/r', sameSite: 'none' } },
+      /"cookies\.sameSite" must be 'lax' or 'strict', got "none": 'none' would send the cookies with cross-site requests/,
+    ],
+    [
+      'cookies with secure not a boolean',
+      { ...good, cookies: { refreshPath: '/r', secure: 'yes' } },
+      /"cookies\.secure"/,
+    ],
+    [
+      'a __Host- access cookie without Secure',
+      { ...good, cookies: { refreshPath: '/r', secure: false, accessCookieName: '__Host-at' } },
+      /"cookies\.accessCookieName" \(__Host-at\) has a prefix that needs Secure/,
+    ],
+    [
+      'a __Secure- refresh cookie without Secure (any case)',
+      { ...good, cookies: { refreshPath: '/r', secure: false, refreshCookieName: '__SECURE-rt' } },
+      /"cookies\.refreshCookieName" \(__SECURE-rt\) has a prefix that needs Secure/,
+    ],
+    [
+      'a __Host- access cookie with a domain',
+      { ...good, cookies: { refreshPath: '/r', domain: 'example.com', accessCookieName: '__Host-at' } },
+      /__Host- prefix, which forbids "cookies\.domain"/,
+    ],
+    [
+      'a __Host- refresh cookie (its Path is not /)',
+      { ...good, cookies: { refreshPath: '/r', refreshCookieName: '__Host-rt' } },
+      /__Host- prefix, which needs Path=\/ \(it is \/r\)/,
+    ],
+    [
+      'cookies with a domain that is not a host name',
+      { ...good, cookies: { refreshPath: '/r', domain: 'example.com; Secure' } },
+      /"cookies\.domain" must be a host name/,
+    ],
+    [
+      'an invalid cookie name in cookies',
+      { ...good, cookies: { refreshPath: '/r', refreshCookieName: 'a b' } },
+      /"cookies\.refreshCookieName" must be a cookie name/,
+    ],
+    [
+      'one name for both cookies',
+      { ...good, cookies: { refreshPath: '/r', accessCookieName: 'sid', refreshCookieName: 'sid' } },
+      /name the same cookie/,
+    ],
+    [
+      'a trusted origin with a path',
+      { ...good, cookies: { refreshPath: '/r', trustedOrigins: ['https://app.example.com/'] } },
+      /"cookies\.trustedOrigins" holds "https:\/\/app\.example\.com\/"/,
+    ],
+    [
+      'a trusted origin "*"',
+      { ...good, cookies: { refreshPath: '/r', trustedOrigins: ['*'] } },
+      /"cookies\.trustedOrigins" holds "\*"/,
+    ],
+    [
+      'a trusted origin "null"',
+      { ...good, cookies: { refreshPath: '/r', trustedOrigins: ['null'] } },
+      /"cookies\.trustedOrigins" holds "null"/,
+    ],
+    [
+      'trustedOrigins not an array',
+      { ...good, cookies: { refreshPath: '/r', trustedOrigins: 'https://a.example' } },
+      /"cookies\.trustedOrigins" must be an array/,
+    ],
+    [
+      'an unknown cookies option',
+      { ...good, cookies: { refreshPath: '/r', httpOnly: false } },
+      /unknown option "cookies\.httpOnly"/,
+    ],
+    [
+      'both tokenFrom.cookie and cookies',
+      { ...good, tokenFrom: { cookie: 'at' }, cookies: { refreshPath: '/r' } },
+      /"tokenFrom\.cookie" and "cookies" are both set/,
+    ],
   ])('forRoot with %s', async (_name, options, message) => {
     const error = await boot(options).then(
       () => null,

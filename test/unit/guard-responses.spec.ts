@@ -2,15 +2,20 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { ForbiddenException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InvalidTokenException, RevocableJwtGuard, StaleStateException } from 'nestjs-jwt-revocation';
-import { INVALID_TOKEN_CHALLENGE } from 'nestjs-jwt-revocation/testing';
+import { InvalidTokenException, RevocableJwtGuard, SessionCookies, StaleStateException } from 'nestjs-jwt-revocation';
+import { INVALID_TOKEN_CHALLENGE, JwtRevocationConfig } from 'nestjs-jwt-revocation/testing';
+import { TEST_SECRET } from '../support/keys.js';
 
 /**
  * What the guard's refusal writes on responses other than Express's and Fastify's
  * (the e2e suites cover those two): Node's own ServerResponse, which has only
  * setHeader, and a context with no HTTP response at all (GraphQL, say).
  */
-const guard = new RevocableJwtGuard(new Reflector(), undefined as never);
+const guard = new RevocableJwtGuard(
+  new Reflector(),
+  undefined as never,
+  new SessionCookies(JwtRevocationConfig.from({ signing: { secret: TEST_SECRET } })),
+);
 
 const contextWith = (response: object) =>
   ({ switchToHttp: () => ({ getResponse: () => response }) }) as unknown as ExecutionContext;
