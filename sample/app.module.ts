@@ -41,6 +41,8 @@ export class AppModule {
             syncInterval: config.syncInterval,
             maxStaleness: config.maxStaleness,
             failClosed: config.failClosed,
+            // The account pages sign in with cookies (API clients keep the Bearer header); the refresh cookie goes to one path.
+            cookies: { refreshPath: '/auth/refresh', secure: config.cookieSecure ?? true },
             // A deleted account's tokens die with revokeAllForSubject; this
             // also covers a row deleted behind the app's back, within 30 s.
             validateSubject: (subject: string) => users.exists(subject),

@@ -37,6 +37,12 @@ export interface SampleConfig {
   sessionIdleTimeout?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
+  /**
+   * The session cookies' Secure attribute (COOKIE_SECURE, default true).
+   * Browsers take Secure cookies from http://localhost too; false only to try
+   * the pages over plain HTTP on another host name.
+   */
+  cookieSecure?: boolean;
 }
 
 /**
@@ -163,6 +169,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     syncInterval: seconds('SYNC_INTERVAL', env.SYNC_INTERVAL, 5),
     maxStaleness: seconds('MAX_STALENESS', env.MAX_STALENESS, 30),
     failClosed: env.FAIL_CLOSED !== 'false',
+    cookieSecure: env.COOKIE_SECURE !== 'false',
     introspectionClient:
       env.INTROSPECTION_CLIENT_ID && env.INTROSPECTION_CLIENT_SECRET
         ? { id: env.INTROSPECTION_CLIENT_ID, secret: env.INTROSPECTION_CLIENT_SECRET }

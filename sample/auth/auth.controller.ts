@@ -10,6 +10,7 @@ import {
   Post,
   Query,
   Req,
+  Res,
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
@@ -20,12 +21,21 @@ import {
   Logout,
   LogoutAll,
   Public,
+  SessionCookies,
   TokenLogService,
   type IssuedTokens,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
 import { UsersService } from '../users/users.service.js';
-import { credentials, loginCredentials, passwordChange, refreshRequest, sessionPage } from './bodies.js';
+import {
+  credentials,
+  loginCredentials,
+  passwordChange,
+  refreshByCookie,
+  refreshRequest,
+  sessionPage,
+  wantsCookies,
+} from './bodies.js';
 
 interface RequestLike {
   ip?: string;
@@ -44,11 +54,15 @@ const tokenResponse = (tokens: IssuedTokens) => ({
   expiresIn: tokens.expiresIn,
 });
 
+/** A browser's answer: the tokens went into HttpOnly cookies, and stay out of the body, where a script could read them. */
+const cookieResponse = (tokens: IssuedTokens) => ({ tokenType: 'cookie', expiresIn: tokens.expiresIn });
+
 @Controller('auth')
 export class AuthController {
   constructor(
     private readonly users: UsersService,
     private readonly tokens: TokenLogService,
+    private readonly cookies: SessionCookies,
   ) {}
 
   @Public()
@@ -64,8 +78,9 @@ export class AuthController {
   @UseGuards(AuthRateLimitGuard)
   @Post('login')
   @HttpCode(200)
-  async login(@Body() body: unknown, @Req() request: RequestLike) {
+  async login(@Body() body: unknown, @Req() request: RequestLike, @Res({ passthrough: true }) response: object) {
     const { username, password } = loginCredentials(body);
+    const inCookies = wantsCookies(body);
     // The epoch is read before the password hash: should the password change
     // (or the user log out everywhere) after this, issue() refuses, so a login
     // that checked the old password cannot outlive the change. Unknown names
@@ -74,15 +89,24 @@ export class AuthController {
     const epoch = await this.tokens.subjectEpoch(id ?? username);
     const user = await this.users.authenticate(username, password);
     if (!user || user.id !== id) throw new UnauthorizedException('Wrong username or password');
-    return tokenResponse(await this.tokens.issue(user.id, {}, { ...deviceOf(request), epoch }));
+    const tokens = await this.tokens.issue(user.id, {}, { ...deviceOf(request), epoch });
+    if (!inCookies) return tokenResponse(tokens);
+    this.cookies.set(response, tokens);
+    return cookieResponse(tokens);
   }
 
   @Public()
   @UseGuards(AuthRateLimitGuard)
   @Post('refresh')
   @HttpCode(200)
-  async refresh(@Body() body: unknown, @Req() request: RequestLike) {
-    return tokenResponse(await this.tokens.refresh(refreshRequest(body), deviceOf(request)));
+  async refresh(@Body() body: unknown, @Req() request: RequestLike, @Res({ passthrough: true }) response: object) {
+    // A browser names no token: its refresh token is in the refresh cookie, sent to this path only.
+    const fromCookie = refreshByCookie(body) ? this.cookies.refreshTokenOf(request) : null;
+    if (fromCookie === null) return tokenResponse(await this.tokens.refresh(refreshRequest(body), deviceOf(request)));
+    // A failed refresh leaves the cookies alone: the loser of a race between tabs must not clear what the winner set.
+    const tokens = await this.tokens.refresh(fromCookie, deviceOf(request));
+    this.cookies.set(response, tokens);
+    return cookieResponse(tokens);
   }
 
   @Post('logout')

@@ -46,6 +46,22 @@ export function refreshRequest(body: unknown): string {
   return text(record(body), 'refreshToken', 1, 8192);
 }
 
+/**
+ * `"session": "cookie"` in a login asks for the tokens as HttpOnly cookies (a
+ * browser); without it they come in the body (an API client).
+ */
+export function wantsCookies(body: unknown): boolean {
+  const session = record(body).session;
+  if (session === undefined) return false;
+  if (session !== 'cookie') throw new BadRequestException('session must be "cookie" when given');
+  return true;
+}
+
+/** A refresh that names no token in its body (none, or `{}`): a browser's, whose token is in the refresh cookie. */
+export function refreshByCookie(body: unknown): boolean {
+  return body === undefined || (body !== null && typeof body === 'object' && !('refreshToken' in body));
+}
+
 /** GET /auth/sessions?limit=&cursor=: a page size of 1 to 100 (default 20) and an opaque cursor. */
 export function sessionPage(query: Record<string, unknown>): { limit?: number; cursor?: string } {
   const { limit, cursor } = query;

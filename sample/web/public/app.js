@@ -222,7 +222,7 @@ function field(form, name) {
 }
 
 async function signIn(username, password) {
-  await send('POST', '/auth/login', { username, password });
+  await send('POST', '/auth/login', { username, password, session: 'cookie' });
   say('');
   await go('/account');
 }
