@@ -3,7 +3,7 @@ export default {
   testEnvironment: 'node',
   rootDir: '.',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.browser-spec.ts'],
   // test/consumers runs apart (npm run test:consumers): its files are copied into generated apps.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
