@@ -1,5 +1,5 @@
-import { Controller, Delete, Get, HttpCode, NotFoundException } from '@nestjs/common';
-import { CurrentToken, TokenLogService, type VerifiedToken } from 'nestjs-jwt-revocation';
+import { Controller, Delete, Get, HttpCode, NotFoundException, Res } from '@nestjs/common';
+import { CurrentToken, SessionCookies, TokenLogService, type VerifiedToken } from 'nestjs-jwt-revocation';
 import { UsersService } from './users/users.service.js';
 
 @Controller('me')
@@ -7,6 +7,7 @@ export class MeController {
   constructor(
     private readonly users: UsersService,
     private readonly tokens: TokenLogService,
+    private readonly cookies: SessionCookies,
   ) {}
 
   @Get()
@@ -18,10 +19,12 @@ export class MeController {
 
   @Delete()
   @HttpCode(204)
-  async remove(@CurrentToken() token: VerifiedToken): Promise<void> {
+  async remove(@CurrentToken() token: VerifiedToken, @Res({ passthrough: true }) response: object): Promise<void> {
     // Tokens first: if deleting the row then failed, the account would be
     // logged out but intact, never deleted with live tokens.
     await this.tokens.revokeAllForSubject(token.sub, 'subject_deleted');
     await this.users.remove(token.sub);
+    // A browser drops the cookies of the account it just deleted (harmless for an API client).
+    this.cookies.clear(response);
   }
 }

@@ -120,6 +120,16 @@ describe('sample: signing in with cookies', () => {
     await sample.http.get('/me').set('Cookie', jar(cookies)).expect(401);
   });
 
+  it('DELETE /me (delete account) clears both cookies', async () => {
+    const cookies = await signIn();
+    const res = await sample.http.delete('/me').set(ORIGIN).set('Cookie', jar(cookies)).expect(204);
+    const cleared = setCookies(res.headers);
+    expect([...cleared.keys()].sort()).toEqual([ACCESS, REFRESH]);
+    for (const cookie of cleared.values())
+      expect(cookie).toMatchObject({ value: '', attributes: expect.arrayContaining(['Max-Age=0']) });
+    await sample.http.get('/me').set('Cookie', jar(cookies)).expect(401);
+  });
+
   it('POST /auth/logout-others: every other session of the user is signed out, this one lives on', async () => {
     const credentials = { username: `cookie.others.${Date.now()}`, password: 'cookie password' };
     await sample.http.post('/auth/register').send(credentials).expect(201);
