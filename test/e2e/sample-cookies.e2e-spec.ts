@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ACCESS, REFRESH, setCookiesOf } from '../support/cookie-app.js';
 import { tempSqliteDatabase } from '../support/databases.js';
 import { startSample, type RunningSample } from '../support/sample-app.js';
 
@@ -10,24 +11,16 @@ import { startSample, type RunningSample } from '../support/sample-app.js';
  * test/browser runs the same flows in Chromium.
  */
 const ORIGIN = { 'Sec-Fetch-Site': 'same-origin' };
-const ACCESS = '__Host-access-token';
-const REFRESH = '__Secure-refresh-token';
 
 interface Cookie {
   value: string;
   attributes: string[];
 }
 
-/** The Set-Cookie headers of a response, by cookie name. */
+/** The Set-Cookie headers of a response, by cookie name, each attribute apart (test/support/cookie-app.ts parses them). */
 function setCookies(headers: Record<string, unknown>): Map<string, Cookie> {
-  const raw = headers['set-cookie'];
-  const list = Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [];
   return new Map(
-    list.map((line) => {
-      const [pair, ...attributes] = line.split(/;\s*/);
-      const at = pair.indexOf('=');
-      return [pair.slice(0, at), { value: pair.slice(at + 1), attributes }] as const;
-    }),
+    setCookiesOf({ headers }).map((c) => [c.name, { value: c.value, attributes: c.attributes.split(/;\s*/) }]),
   );
 }
 
