@@ -9,6 +9,15 @@ export interface CrossSiteRequest {
 /** Methods that must not change anything (RFC 9110 "safe"): a cross-site GET is a link, not a forgery. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Not an HTTP request (an RPC or WebSocket context), or one of a safe method: nothing to check. */
+export function needsNoCheck(request: CrossSiteRequest): boolean {
+  return (
+    typeof request.method !== 'string' ||
+    request.headers === undefined ||
+    SAFE_METHODS.has(request.method.toUpperCase())
+  );
+}
+
 /** A Host header as browsers send it: a name or an IP literal, an optional port; nothing that could smuggle a path or userinfo. */
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -64,10 +73,8 @@ export function refusesCrossSite(
   hasBearer: boolean,
   cookielessAllowed = false,
 ): boolean {
-  // Not an HTTP request (an RPC or WebSocket context): no cookies, nothing to forge.
-  if (typeof request.method !== 'string' || request.headers === undefined) return false;
-  if (SAFE_METHODS.has(request.method.toUpperCase()) || hasBearer) return false;
-  const headers = request.headers;
+  if (needsNoCheck(request) || hasBearer) return false;
+  const headers = request.headers!;
   const withCookie = hasCookie(headers, cookies.accessName) || hasCookie(headers, cookies.refreshName);
   // @AllowCrossSite(): another site may post here, but never with the session's cookies.
   if (cookielessAllowed && !withCookie) return false;

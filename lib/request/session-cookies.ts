@@ -4,7 +4,7 @@ import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { CrossSiteRequestException } from '../errors/cross-site-request.exception.js';
 import type { IssuedTokens } from '../interfaces/issued-tokens.interface.js';
 import { appendSetCookie, cookieValue, hasCookie, serializeCookie, type CookieAttributes } from './cookie-header.js';
-import { refusesCrossSite, type CrossSiteRequest } from './cross-site-check.js';
+import { needsNoCheck, refusesCrossSite, type CrossSiteRequest } from './cross-site-check.js';
 import { bearerToken } from './token-extractor.js';
 
 interface RequestLike {
@@ -100,7 +100,9 @@ export class SessionCookies {
   assertNotCrossSite(request: unknown, cookielessAllowed = false): void {
     if (this.cookies === undefined || request === null || typeof request !== 'object') return;
     const req = request as CrossSiteRequest;
-    const hasBearer = req.headers !== undefined && bearerToken(this.config, { headers: req.headers }) !== null;
+    // Most requests are GETs: they skip the Bearer header's parse here (the guard parses it once, later).
+    if (needsNoCheck(req)) return;
+    const hasBearer = bearerToken(this.config, { headers: req.headers! }) !== null;
     if (refusesCrossSite(req, this.cookies, hasBearer, cookielessAllowed)) throw new CrossSiteRequestException();
   }
 
