@@ -51,6 +51,43 @@ export interface RotationRequest {
   ip: string | null;
 }
 
+/**
+ * Sliding renewal: a new access token in the session of a verified one that
+ * is close to its expiry (the guard asks, see `slidingRenewal`).
+ */
+export interface RenewalRequest {
+  /** The presented access token's jti and session. */
+  jti: string;
+  sessionId: string;
+  now: number;
+  /**
+   * Access tokens of the session expiring after this (epoch ms) are not due
+   * for renewal: the newest such one, when there is one, is the answer, so
+   * racers near the threshold all get one token and write one row.
+   */
+  dueAfter: number;
+  /**
+   * Builds the new access row (`parentJti` = the presented jti) from the
+   * presented row and the session. Null when a new token would gain nothing
+   * (its `exp` is capped at the session's end): nothing is written.
+   */
+  next: (presented: TokenRecord, session: SessionRecord) => Omit<TokenRecord, 'subjectVersion'> | null;
+  /** A renewal writes these to the session row, with `lastSeenAt` moved forward to `now`. */
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** What a renewal gave, or why it gave nothing. */
+export type RenewalResult =
+  /** The session's token to hand out: written by this call (`written`) or by an earlier renewal. */
+  | { outcome: 'renewed'; token: TokenRecord; written: boolean }
+  /**
+   * Nothing written: the presented token is unknown, revoked or not an
+   * access token of that session, the session is revoked, the subject's
+   * token version moved past the token's, or `next` gave null.
+   */
+  | { outcome: 'refused' };
+
 function* pagesOf<T>(rows: T[], pageSize: number): Generator<T[]> {
   for (let at = 0; at < rows.length; at += pageSize) yield rows.slice(at, at + pageSize);
 }
@@ -160,6 +197,24 @@ export abstract class TokenStore {
    * token version of its subject.
    */
   abstract rotate(request: RotationRequest): Promise<RotationResult>;
+  /**
+   * A new access token in the presented one's session, in one transaction
+   * that holds the session row (so it is ordered against a revoke of the
+   * session or the subject): refused unless the presented row is a live
+   * access token of that session under the subject's current token version.
+   * When the session already holds an unrevoked access token expiring after
+   * `dueAfter`, that row is the answer and nothing is written; otherwise the
+   * row `next` builds is written under that version, and the session's
+   * `lastSeenAt` (forward only), `expiresAt` (forward only), `userAgent` and
+   * `ip` are updated.
+   *
+   * Not abstract, so a store written before renewal existed still compiles:
+   * this default refuses every renewal, and the module refuses the
+   * `slidingRenewal` option at bootstrap with a store that does not override it.
+   */
+  async renewAccess(_request: RenewalRequest): Promise<RenewalResult> {
+    return { outcome: 'refused' };
+  }
   /** A refresh token's row in the log by the hash of the token, spent or not. */
   abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
   /** Marks one token revoked (idempotent). Null when the jti is unknown (not in the log). */

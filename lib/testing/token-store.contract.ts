@@ -6,6 +6,7 @@ import {
 } from './contract/context.js';
 import { eventCases } from './contract/events.contract.js';
 import { historyCases } from './contract/history.contract.js';
+import { renewalCases } from './contract/renewal.contract.js';
 import { revocationCases } from './contract/revocation.contract.js';
 import { rotationCases } from './contract/rotation.contract.js';
 import { sessionCases } from './contract/sessions.contract.js';
@@ -27,8 +28,8 @@ export type {
  *
  * It registers its cases with the functions you pass, so it runs under Jest,
  * Vitest or node:test (with an expect-compatible `expect`). `makeStore` is
- * called once per topic (sessions, rotation, revocation, events, sweep,
- * history) and must give a store holding nothing yet; `close` ends it.
+ * called once per topic (sessions, rotation, renewal, revocation, events,
+ * sweep, history) and must give a store holding nothing yet; `close` ends it.
  * Times are arguments of the store's methods, never the wall clock: the
  * cases move time forward by passing later times.
  *
@@ -49,6 +50,7 @@ export function tokenStoreContract(
   t.describe(`TokenStore contract: ${name}`, () => {
     topic(t, makeStore, options, 'sessions', sessionCases);
     topic(t, makeStore, options, 'rotation', rotationCases);
+    topic(t, makeStore, options, 'renewal', renewalCases);
     topic(t, makeStore, options, 'revocation', revocationCases);
     topic(t, makeStore, options, 'events and boot loads', eventCases);
     topic(t, makeStore, options, 'sweep', sweepCases);

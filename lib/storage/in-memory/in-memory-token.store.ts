@@ -7,6 +7,8 @@ import {
   type HistoryQuery,
   type NewSession,
   type PresentedToken,
+  type RenewalRequest,
+  type RenewalResult,
   type RevocationSnapshot,
   type RevokedSession,
   type RevokedToken,
@@ -80,6 +82,41 @@ export class InMemoryTokenStore extends TokenStore {
     });
     this.db.insert(next, version);
     return { outcome: 'rotated', subjectVersion: version };
+  }
+
+  override async renewAccess(request: RenewalRequest): Promise<RenewalResult> {
+    const session = this.db.sessions.get(request.sessionId);
+    const presented = this.db.tokens.get(request.jti);
+    if (!session || session.revokedAt !== null) return { outcome: 'refused' };
+    if (
+      !presented ||
+      presented.tokenType !== 'access' ||
+      presented.sessionId !== request.sessionId ||
+      presented.revokedAt !== null
+    )
+      return { outcome: 'refused' };
+    const version = this.db.subjects.get(presented.subject)?.tokenVersion ?? 0;
+    if (presented.subjectVersion !== version) return { outcome: 'refused' };
+    // The session's newest unrevoked access token that is not due yet: the racers' answer.
+    const newer = this.db
+      .tokensOf(request.sessionId)
+      .filter((t) => t.tokenType === 'access' && t.revokedAt === null && t.expiresAt > request.dueAfter)
+      .sort((a, b) => b.expiresAt - a.expiresAt || (a.jti < b.jti ? -1 : 1))[0];
+    if (newer)
+      return newer.subjectVersion === version
+        ? { outcome: 'renewed', token: copy(newer), written: false }
+        : { outcome: 'refused' };
+    const next = request.next(copy(presented), copy(session));
+    if (next === null) return { outcome: 'refused' };
+    this.db.assertNew([next]);
+    this.db.insert([next], version);
+    Object.assign(session, {
+      lastSeenAt: Math.max(session.lastSeenAt, request.now),
+      expiresAt: Math.max(session.expiresAt, next.expiresAt),
+      userAgent: request.userAgent,
+      ip: request.ip,
+    });
+    return { outcome: 'renewed', token: { ...copy(next), subjectVersion: version }, written: true };
   }
 
   async findRefreshToken(tokenHash: string): Promise<TokenRecord | null> {

@@ -4,6 +4,7 @@ import { IssuanceStatements, type LockedSubject } from './issuance-statements.js
 import { chunks, RevocationRows } from './revocation-rows.js';
 import { rowLock, transaction } from './transactions.js';
 import { TypeOrmReads } from './typeorm-reads.js';
+import { renewAccess } from './typeorm-renewal.js';
 import { rotate, withVersion } from './typeorm-rotation.js';
 import { TypeOrmSweep } from './typeorm-sweep.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
@@ -15,6 +16,8 @@ import {
   type HistoryQuery,
   type NewSession,
   type PresentedToken,
+  type RenewalRequest,
+  type RenewalResult,
   type SessionPageQuery,
   type SweepBatches,
   type RevocationSnapshot,
@@ -87,6 +90,10 @@ export class TypeOrmTokenStore extends TokenStore {
 
   rotate(request: RotationRequest): Promise<RotationResult> {
     return rotate(this.dataSource, this.entities, this.issuance, request);
+  }
+
+  override renewAccess(request: RenewalRequest): Promise<RenewalResult> {
+    return renewAccess(this.dataSource, this.entities, this.issuance, this.rows, request);
   }
 
   findRefreshToken(tokenHash: string): Promise<TokenRecord | null> {

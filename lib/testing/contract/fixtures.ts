@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
-import type { NewSession, RotationRequest } from '../../storage/token-store.interface.js';
+import type { NewSession, RenewalRequest, RotationRequest } from '../../storage/token-store.interface.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -158,4 +158,52 @@ export function rotation(
 /** Runs `count` calls at once, as concurrent requests would. */
 export function atOnce<T>(count: number, call: (i: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => call(i)));
+}
+
+/** A renewal request that records the rows its `next` builds (the last is what a winner wrote). */
+export interface Renewal {
+  request: RenewalRequest;
+  built: NewToken[];
+  /** What `next` was given, last call. */
+  given: { presented: TokenRecord; session: SessionRecord } | null;
+}
+
+/**
+ * Renews `presented` (a row of `login()` or an earlier renewal) at `now`:
+ * tokens of the session expiring after `now` + `threshold` are not due. The
+ * new row lives `accessTtl` (default an hour) and keeps the presented claims;
+ * `gain: false` makes `next` answer null, as at a session's end.
+ */
+export function renewal(
+  presented: { jti: string; sessionId: string },
+  now: number,
+  options: {
+    threshold?: number;
+    accessTtl?: number;
+    gain?: boolean;
+    userAgent?: string | null;
+    ip?: string | null;
+  } = {},
+): Renewal {
+  const { threshold = 5 * MINUTE, accessTtl = HOUR, gain = true } = options;
+  const out: Renewal = {
+    built: [],
+    given: null,
+    request: {
+      jti: presented.jti,
+      sessionId: presented.sessionId,
+      now,
+      dueAfter: now + threshold,
+      userAgent: options.userAgent ?? null,
+      ip: options.ip ?? null,
+      next: (row, session) => {
+        out.given = { presented: row, session };
+        if (!gain) return null;
+        const [access] = tokenPair(row.subject, row.sessionId, now, row.jti, { accessTtl, claims: row.claims });
+        out.built.push(access);
+        return access;
+      },
+    },
+  };
+  return out;
 }
