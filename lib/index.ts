@@ -11,6 +11,7 @@ export { ACCESS_TOKEN_TYP, DEFAULT_TABLE_NAMES, JWT_REVOCATION_STRATEGY } from '
 export { RevocableJwtGuard } from './request/revocable-jwt.guard.js';
 export { AccessTokenCheck } from './request/access-token-check.js';
 export { SessionCookies } from './request/session-cookies.js';
+export { AccessRenewal, type RenewedAccess } from './tokens/access-renewal.js';
 export { CsrfGuard } from './request/csrf.guard.js';
 export {
   AllowCrossSite,

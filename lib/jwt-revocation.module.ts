@@ -8,6 +8,7 @@ import { JwtRevocationConfig } from './config/jwt-revocation.config.js';
 import { createJwtRevocationProviders } from './jwt-revocation.providers.js';
 import { LogoutInterceptor } from './request/logout.interceptor.js';
 import { SessionCookies } from './request/session-cookies.js';
+import { AccessRenewal } from './tokens/access-renewal.js';
 import { RevocationState } from './revocation/revocation-state.js';
 import { KeyRing } from './tokens/key-ring.js';
 import { AccessTokenCheck } from './request/access-token-check.js';
@@ -56,6 +57,7 @@ export class JwtRevocationModule extends ConfigurableModuleClass {
       exports: [
         AccessTokenCheck,
         SessionCookies,
+        AccessRenewal,
         RevocableJwtStrategy,
         TokenLogService,
         TokenEvents,

@@ -28,6 +28,7 @@ import { TypeOrmTokenStore } from './storage/typeorm/typeorm-token.store.js';
 import { SubjectValidator } from './request/subject-validator.js';
 import { TokenLogService } from './tokens/token-log.service.js';
 import { TokenIssuer } from './tokens/token-issuer.js';
+import { AccessRenewal } from './tokens/access-renewal.js';
 import { RefreshRotation } from './tokens/refresh-rotation.js';
 import { SessionLifetime } from './tokens/session-lifetime.js';
 import { SessionList } from './tokens/session-list.js';
@@ -101,6 +102,7 @@ export function createJwtRevocationProviders(
     TokenLogService,
     TokenIssuer,
     RefreshRotation,
+    AccessRenewal,
     SessionLifetime,
     SessionList,
     TokenRevoker,

@@ -3,6 +3,7 @@ import type { JwtRevocationModuleOptions } from '../interfaces/jwt-revocation-mo
 import { resolveCookies, type ResolvedCookies } from './cookie-options.js';
 import { JwtRevocationDefaults } from './jwt-revocation.defaults.js';
 import { resolveMigration, type ResolvedMigration } from './migration-options.js';
+import { resolveRenewal, type ResolvedRenewal } from './renewal-options.js';
 import { resolveSigning, type ResolvedSigning } from './signing-keys.js';
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -13,6 +14,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'validateSubject',
   'migration',
   'cookies',
+  'slidingRenewal',
   ...Object.keys(new JwtRevocationDefaults()),
 ]);
 
@@ -40,6 +42,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
   readonly migration?: ResolvedMigration;
   /** Cookie mode, when configured: cookie names and attributes, trusted origins. */
   readonly cookies?: ResolvedCookies;
+  /** Sliding renewal, when configured. */
+  readonly slidingRenewal?: ResolvedRenewal;
 
   private constructor(options: JwtRevocationModuleOptions) {
     super();
@@ -53,6 +57,9 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     this.migration = options.migration === undefined ? undefined : resolveMigration(options.migration);
     this.cookies = options.cookies === undefined ? undefined : resolveCookies(options.cookies);
     this.check(options);
+    // After the checks: the threshold is checked against the access-token lifetime.
+    this.slidingRenewal =
+      options.slidingRenewal === undefined ? undefined : resolveRenewal(options.slidingRenewal, this.accessTokenTtl);
   }
 
   static from(options: JwtRevocationModuleOptions | undefined): JwtRevocationConfig {

@@ -5,8 +5,14 @@ import { CROSS_SITE_ALLOWED_KEY, IS_PUBLIC_KEY, JWT_REVOCATION_STRATEGY } from '
 import { INVALID_TOKEN_CHALLENGE, InvalidTokenException } from '../errors/invalid-token.exception.js';
 import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+import { AccessRenewal } from '../tokens/access-renewal.js';
 import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
 import { SessionCookies } from './session-cookies.js';
+
+interface RequestLike {
+  ip?: unknown;
+  headers?: Record<string, string | string[] | undefined>;
+}
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -35,6 +41,12 @@ function setHeader(response: ResponseLike, name: string, value: string): void {
  * requests another site's page may have sent, on every route it runs on,
  * `@Public()` ones included (login and refresh need it most), and a 401 for
  * a token read from the access cookie drops that cookie.
+ *
+ * With `slidingRenewal`, a request whose token is within the threshold of
+ * its `exp` also gets a new access token in the same session (see
+ * `AccessRenewal`): as the access cookie when the token came from it, else
+ * in the `slidingRenewal.header` response header. The passport strategy
+ * does not renew: `AuthGuard([...])` composition keeps passport's contract.
  */
 @Injectable()
 export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
@@ -42,6 +54,7 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
     protected readonly reflector: Reflector,
     private readonly check: AccessTokenCheck,
     protected readonly cookies: SessionCookies,
+    protected readonly renewal: AccessRenewal,
   ) {
     super();
   }
@@ -63,7 +76,31 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
     }
     const user = this.handleRequest(err, token, info, context);
     (request as { user?: unknown }).user = user;
+    if (token !== false && this.renewal.isDue(token)) await this.renew(token, request, context);
     return true;
+  }
+
+  /**
+   * Sliding renewal: the new token goes where the client keeps the old one,
+   * the access cookie or the renewal header. A response that cannot take
+   * headers (GraphQL over another transport) gets none, and its request
+   * goes on with the token it has.
+   */
+  protected async renew(token: VerifiedToken, request: unknown, context: ExecutionContext): Promise<void> {
+    const response = context.switchToHttp().getResponse<ResponseLike | undefined>();
+    if (typeof response?.setHeader !== 'function' && typeof response?.header !== 'function') return;
+    const { ip, headers } = request as RequestLike;
+    const agent = headers?.['user-agent'];
+    const renewed = await this.renewal.renew(token, {
+      userAgent: typeof agent === 'string' ? agent : undefined,
+      ip: typeof ip === 'string' ? ip : undefined,
+    });
+    if (renewed === null) return;
+    // A credential in the answer: no cache may keep it for another client.
+    setHeader(response, 'Cache-Control', 'no-store');
+    if (this.cookies.authenticatesByCookie(request))
+      this.cookies.setAccess(response, renewed.accessToken, renewed.expiresIn);
+    else setHeader(response, this.renewal.header as string, renewed.accessToken);
   }
 
   /** `@AllowCrossSite()` on the handler or its controller. */

@@ -5,6 +5,8 @@ import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
 export type TokenEvent =
   | { type: 'issued'; subject: string; sessionId: string; jti: string }
   | { type: 'refreshed'; subject: string; sessionId: string; jti: string; parentJti: string }
+  /** Sliding renewal: a new access token in the session; `parentJti` is the token it follows. */
+  | { type: 'renewed'; subject: string; sessionId: string; jti: string; parentJti: string }
   | { type: 'revoked'; scope: 'token'; jti: string; reason: RevokeReason }
   | { type: 'revoked'; scope: 'session'; sessionId: string; reason: RevokeReason }
   | { type: 'revoked'; scope: 'subject'; subject: string; reason: RevokeReason }
@@ -13,7 +15,7 @@ export type TokenEvent =
 export type TokenEventListener = (event: TokenEvent) => void | Promise<void>;
 
 /**
- * Inject it and `subscribe()` to hear about issued, refreshed and revoked
+ * Inject it and `subscribe()` to hear about issued, refreshed, renewed and revoked
  * tokens and detected refresh-token reuse. Events are emitted after the
  * database write; a listener that throws or rejects is logged and never
  * breaks the call that emitted.

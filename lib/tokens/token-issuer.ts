@@ -137,6 +137,18 @@ export class TokenIssuer {
 
   /** Signs the access token whose row is already written, and returns the pair. */
   handOut(access: NewTokenRow, version: number, refreshToken: string, refreshExpiresAt: number): IssuedTokens {
+    return {
+      ...this.signAccess(access, version),
+      refreshToken,
+      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt - Date.now()) / 1000)),
+    };
+  }
+
+  /** Signs the access token whose row is already written: its claims are the row's (and the same again for the same row). */
+  signAccess(
+    access: NewTokenRow,
+    version: number,
+  ): Pick<IssuedTokens, 'accessToken' | 'expiresIn' | 'sessionId' | 'jti'> {
     const iat = access.issuedAt / 1000;
     const exp = access.expiresAt / 1000;
     const payload: Record<string, unknown> = {
@@ -154,8 +166,6 @@ export class TokenIssuer {
     return {
       accessToken: this.codec.sign(payload),
       expiresIn: exp - iat,
-      refreshToken,
-      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt - Date.now()) / 1000)),
       sessionId: access.sessionId,
       jti: access.jti,
     };

@@ -15,6 +15,7 @@ const guard = new RevocableJwtGuard(
   new Reflector(),
   undefined as never,
   new SessionCookies(JwtRevocationConfig.from({ signing: { secret: TEST_SECRET } })),
+  undefined as never,
 );
 
 const contextWith = (response: object) =>

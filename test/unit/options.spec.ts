@@ -174,8 +174,41 @@ describe('JwtRevocationConfig', () => {
       { signing: { secret: TEST_SECRET }, mode: 'blocklist' },
       /"mode" must be 'denylist' or 'allowlist'/,
     ],
+    [
+      'a renewal threshold as long as the access-token lifetime',
+      { signing: { secret: TEST_SECRET }, accessTokenTtl: 600, slidingRenewal: { threshold: 600 } },
+      /"slidingRenewal.threshold" \(600\) must be less than "accessTokenTtl" \(600\)/,
+    ],
+    [
+      'a renewal threshold that is not a whole number of seconds',
+      { signing: { secret: TEST_SECRET }, slidingRenewal: { threshold: 0.5 } },
+      /"slidingRenewal.threshold" must be a positive whole number of seconds, got 0.5/,
+    ],
+    [
+      'slidingRenewal without a threshold',
+      { signing: { secret: TEST_SECRET }, slidingRenewal: true },
+      /"slidingRenewal" must be an object such as \{ threshold: 300 \}/,
+    ],
+    [
+      'an unknown slidingRenewal option',
+      { signing: { secret: TEST_SECRET }, slidingRenewal: { threshold: 60, window: 5 } },
+      /unknown option "slidingRenewal.window"/,
+    ],
+    [
+      'a renewal header that is no header name',
+      { signing: { secret: TEST_SECRET }, slidingRenewal: { threshold: 60, header: 'X Token' } },
+      /"slidingRenewal.header" must be an HTTP header name/,
+    ],
   ])('refuses %s, naming it', (_name, options, message) => {
     expect(() => from(options)).toThrow(message);
+  });
+
+  it('sliding renewal is off unless given; given, it gets the default header', () => {
+    expect(from({ signing: { secret: TEST_SECRET } }).slidingRenewal).toBeUndefined();
+    expect(from({ signing: { secret: TEST_SECRET }, slidingRenewal: { threshold: 300 } }).slidingRenewal).toEqual({
+      threshold: 300,
+      header: 'X-Renewed-Access-Token',
+    });
   });
 
   it('accepts RS256 (2048 bits) and ES256 keys, deriving the public key', () => {
