@@ -5,7 +5,7 @@ import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
 import { AuthRateLimitGuard, RATE_LIMITS, type RateLimits } from './auth/rate-limit.guard.js';
-import { SAMPLE_DEFAULTS, signingOf, type SampleConfig } from './config.js';
+import { renewalOf, SAMPLE_DEFAULTS, signingOf, type SampleConfig } from './config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { ReuseAlarm } from './reuse-alarm.js';
@@ -43,6 +43,8 @@ export class AppModule {
             failClosed: config.failClosed,
             // The account pages sign in with cookies (API clients keep the Bearer header); the refresh cookie goes to one path.
             cookies: { refreshPath: '/auth/refresh', secure: config.cookieSecure ?? true },
+            // An active page gets a new access token before its own runs out, as the access cookie (Bearer clients: a header).
+            slidingRenewal: renewalOf(config),
             // A deleted account's tokens die with revokeAllForSubject; this
             // also covers a row deleted behind the app's back, within 30 s.
             validateSubject: (subject: string) => users.exists(subject),

@@ -35,6 +35,12 @@ export interface SampleConfig {
   sessionMaxLifetime?: number;
   /** Seconds without a request after which a session can no longer be refreshed; default in SAMPLE_DEFAULTS. */
   sessionIdleTimeout?: number;
+  /**
+   * Seconds before its exp from which a request renews the access token
+   * (sliding renewal); 0: off. Default a third of the access-token lifetime,
+   * off when that is under a second.
+   */
+  renewalThreshold?: number;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
   /**
@@ -137,6 +143,19 @@ function propagationOf(value: string | undefined): SampleConfig['propagation'] {
  * by its RFC 7638 thumbprint (a new key gets a new kid by itself), else HS256
  * with JWT_SECRET.
  */
+/**
+ * The module's `slidingRenewal` for a config: RENEWAL_THRESHOLD, else a third
+ * of the access-token lifetime (5 minutes of 15: an active page gets a new
+ * token at most every 10 minutes and never needs a refresh); off for 0 and
+ * for lifetimes under 3 s.
+ */
+export function renewalOf(
+  config: Pick<SampleConfig, 'accessTokenTtl' | 'renewalThreshold'>,
+): { threshold: number } | undefined {
+  const threshold = config.renewalThreshold ?? Math.floor(config.accessTokenTtl / 3);
+  return threshold > 0 ? { threshold } : undefined;
+}
+
 export function signingOf(config: Pick<SampleConfig, 'jwtSecret' | 'jwtPrivateKey'>): SigningOptions {
   if (config.jwtPrivateKey === undefined) return { secret: config.jwtSecret };
   const { crv, kty, x } = createPublicKey(config.jwtPrivateKey).export({ format: 'jwk' });
@@ -170,6 +189,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     maxStaleness: seconds('MAX_STALENESS', env.MAX_STALENESS, 30),
     failClosed: env.FAIL_CLOSED !== 'false',
     cookieSecure: env.COOKIE_SECURE !== 'false',
+    renewalThreshold:
+      env.RENEWAL_THRESHOLD === '0' ? 0 : seconds('RENEWAL_THRESHOLD', env.RENEWAL_THRESHOLD, 0) || undefined,
     introspectionClient:
       env.INTROSPECTION_CLIENT_ID && env.INTROSPECTION_CLIENT_SECRET
         ? { id: env.INTROSPECTION_CLIENT_ID, secret: env.INTROSPECTION_CLIENT_SECRET }

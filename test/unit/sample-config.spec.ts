@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { configFromEnv } from '../../sample/config.js';
+import { configFromEnv, renewalOf } from '../../sample/config.js';
 import { testLogs } from '../support/logs.js';
 
 testLogs.expect(/^JWT_SECRET is not set/);
@@ -43,6 +43,17 @@ describe('sample configuration from the environment', () => {
     );
     expect(() => configFromEnv(env({ SESSION_MAX_LIFETIME: '30d' }))).toThrow(
       /SESSION_MAX_LIFETIME must be a positive whole number of seconds/,
+    );
+  });
+
+  it('renews access tokens a third of their lifetime before exp unless RENEWAL_THRESHOLD says otherwise; 0 turns it off', () => {
+    expect(renewalOf(configFromEnv(env({})))).toEqual({ threshold: 300 });
+    expect(renewalOf(configFromEnv(env({ ACCESS_TOKEN_TTL: '60' })))).toEqual({ threshold: 20 });
+    expect(renewalOf(configFromEnv(env({ ACCESS_TOKEN_TTL: '2' })))).toBeUndefined();
+    expect(renewalOf(configFromEnv(env({ RENEWAL_THRESHOLD: '120' })))).toEqual({ threshold: 120 });
+    expect(renewalOf(configFromEnv(env({ RENEWAL_THRESHOLD: '0' })))).toBeUndefined();
+    expect(() => configFromEnv(env({ RENEWAL_THRESHOLD: '5m' }))).toThrow(
+      /RENEWAL_THRESHOLD must be a positive whole number of seconds/,
     );
   });
 
