@@ -38,6 +38,9 @@ export type { RedisClientLike } from './propagation/redis.bus.js';
 export type { PropagationMode } from './propagation/revocation-bus.interface.js';
 export type { RevocationEvent } from './interfaces/revocation-event.interface.js';
 
+// Observability: OpenTelemetry metric names (the app brings @opentelemetry/api and an SDK)
+export { METRIC_NAMES, type RefusalCause, type SweepOutcome } from './telemetry/jwt-revocation.metrics.js';
+
 // Storage: the seam for another store, and the TypeORM entities
 export { TokenStore } from './storage/token-store.interface.js';
 export type * from './storage/token-store.interface.js';

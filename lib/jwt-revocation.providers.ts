@@ -39,12 +39,23 @@ import { TokenIntrospection } from './oauth/token-introspection.js';
 import { KeyRing } from './tokens/key-ring.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { TokenEvents } from './tokens/token-events.js';
+import { instrumentStore } from './telemetry/instrumented-store.js';
+import { JwtRevocationMetrics } from './telemetry/jwt-revocation.metrics.js';
+import { Telemetry } from './telemetry/telemetry.js';
+
+/** The app's own store class, as Nest builds it, before `instrumentStore` wraps it. */
+const OWN_STORE = Symbol('JWT_REVOCATION_OWN_STORE');
 
 /** The store and the bus: the host's TypeORM data source by default, or the `store` class it names. */
 function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevocationEntitySet | null): Provider[] {
   if (!entities) {
     return [
-      { provide: TokenStore, useClass: extras.store as Type<TokenStore> },
+      { provide: OWN_STORE, useClass: extras.store as Type<TokenStore> },
+      {
+        provide: TokenStore,
+        useFactory: (store: TokenStore, telemetry: Telemetry) => instrumentStore(store, telemetry),
+        inject: [OWN_STORE, Telemetry],
+      },
       {
         provide: JWT_REVOCATION_BUS,
         useFactory: (config: JwtRevocationConfig) =>
@@ -57,13 +68,13 @@ function storageProviders(extras: JwtRevocationModuleExtras, entities: JwtRevoca
   return [
     {
       provide: TokenStore,
-      useFactory: (dataSource: DataSource) => {
+      useFactory: (dataSource: DataSource, telemetry: Telemetry) => {
         // The store's calls give up after storeTimeout; what they leave hanging must not go back into the pool.
         closeHungConnections(dataSource);
         warnIfSqliteWithoutWal(dataSource);
-        return new TypeOrmTokenStore(dataSource, entities);
+        return instrumentStore(new TypeOrmTokenStore(dataSource, entities), telemetry);
       },
-      inject: [source],
+      inject: [source, Telemetry],
     },
     {
       provide: JWT_REVOCATION_BUS,
@@ -89,6 +100,9 @@ export function createJwtRevocationProviders(
       useFactory: (options: JwtRevocationModuleOptions) => JwtRevocationConfig.from(options),
       inject: [JWT_REVOCATION_MODULE_OPTIONS],
     },
+    // The app's @opentelemetry/api, when installed: loaded once, before anything that measures.
+    { provide: Telemetry, useFactory: () => Telemetry.load() },
+    JwtRevocationMetrics,
     ...storageProviders(extras, entities),
     KeyRing,
     TokenCodec,

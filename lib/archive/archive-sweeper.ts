@@ -1,7 +1,16 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { JwtRevocationConfig } from '../config/jwt-revocation.config.js';
 import { revocationLookBack } from '../config/migration-options.js';
 import { TokenStore } from '../storage/token-store.interface.js';
+import { JwtRevocationMetrics } from '../telemetry/jwt-revocation.metrics.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 
 export type SweeperConfig = Pick<
   JwtRevocationConfig,
@@ -50,6 +59,9 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     // Only the archive options: the command line builds a sweeper without signing keys.
     @Inject(JwtRevocationConfig) private readonly config: SweeperConfig,
     @Inject(TokenStore) private readonly store: TokenStore,
+    // The command line has neither: it sweeps unmeasured.
+    @Optional() private readonly metrics?: JwtRevocationMetrics,
+    @Optional() private readonly telemetry: Telemetry = Telemetry.off(),
   ) {}
 
   onApplicationBootstrap(): void {
@@ -66,8 +78,22 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One sweep now. Concurrent calls on this instance share the sweep under way. */
   run(options: ArchiveOptions = {}): Promise<ArchiveResult> {
-    this.running ??= this.sweep(options).finally(() => (this.running = undefined));
+    this.running ??= this.telemetry
+      .inSpan('jwt_revocation.archive.sweep', {}, () => this.measured(options))
+      .finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  private async measured(options: ArchiveOptions): Promise<ArchiveResult> {
+    let result: ArchiveResult;
+    try {
+      result = await this.sweep(options);
+    } catch (error) {
+      this.metrics?.swept('failed');
+      throw error;
+    }
+    this.metrics?.swept(result.ran ? 'completed' : 'skipped', result);
+    return result;
   }
 
   private async scheduled(): Promise<void> {

@@ -20,6 +20,20 @@ export async function loadOptional<T>(name: string, option: string, load: () => 
 }
 
 /**
+ * An optional package the module uses when the app has it, and does without
+ * otherwise (no option asks for it): its exports, or null when it is not
+ * installed. Any other failure is thrown, as `loadOptional` does.
+ */
+export async function loadIfInstalled<T>(name: string, load: () => Promise<T>): Promise<T | null> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isNotInstalled(error, name)) return null;
+    throw error;
+  }
+}
+
+/**
  * Node says `Cannot find package 'ioredis' imported from ...` (ESM) or
  * `Cannot find module 'ioredis'` (require); a dependency of the package that
  * is missing quotes its own name, not this one.

@@ -4,6 +4,7 @@ import { InvalidTokenException } from '../errors/invalid-token.exception.js';
 import { StaleStateException } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { RevocationState } from '../revocation/revocation-state.js';
+import { JwtRevocationMetrics, type RefusalCause } from '../telemetry/jwt-revocation.metrics.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { checkAccessToken } from '../tokens/token-claims.js';
 import { TokenCodec } from '../tokens/token-codec.js';
@@ -45,6 +46,7 @@ export class AccessTokenCheck {
     private readonly subjects: SubjectValidator,
     private readonly activity: SessionActivity,
     private readonly migration: MigrationWindow,
+    private readonly metrics: JwtRevocationMetrics,
   ) {
     this.extract = createTokenExtractor(config);
     this.cache = new VerifiedTokenCache(config.verifiedTokenCacheSize);
@@ -60,13 +62,11 @@ export class AccessTokenCheck {
     if (legacy !== null) {
       return this.migration.verify(legacy).then(
         (token) => this.admit(token),
-        () => {
-          throw new TokenNotAccepted('Invalid access token');
-        },
+        () => this.refuse('invalid', new TokenNotAccepted('Invalid access token')),
       );
     }
     const raw = this.extract(request as Parameters<typeof this.extract>[0]);
-    if (raw === null) throw new TokenNotAccepted(TokenNotAccepted.missing);
+    if (raw === null) return this.refuse('missing', new TokenNotAccepted(TokenNotAccepted.missing));
     return this.admit(this.verify(raw));
   }
 
@@ -85,16 +85,16 @@ export class AccessTokenCheck {
         return { ...checkAccessToken(cached.header, cached.payload, this.config, now) };
       } catch {
         this.cache.delete(raw);
-        throw new TokenNotAccepted('Invalid access token');
+        return this.refuse(this.expired(cached.payload, now) ? 'expired' : 'invalid', this.invalid());
       }
     }
     const signed = this.codec.verifySignature(raw);
-    if (signed === null) throw new TokenNotAccepted('Invalid access token');
+    if (signed === null) return this.refuse('invalid', this.invalid());
     let token: VerifiedToken;
     try {
       token = checkAccessToken(signed.header, signed.payload, this.config, now);
     } catch {
-      throw new TokenNotAccepted('Invalid access token');
+      return this.refuse(this.expired(signed.payload, now) ? 'expired' : 'invalid', this.invalid());
     }
     this.cache.set(raw, signed.key, signed);
     return { ...token };
@@ -108,8 +108,8 @@ export class AccessTokenCheck {
     } catch (error) {
       return this.unavailable(error);
     }
-    if (verdict === 'stale') throw new StaleStateException();
-    if (verdict === 'revoked') throw new InvalidTokenException();
+    if (verdict === 'stale') return this.refuse('stale', new StaleStateException());
+    if (verdict === 'revoked') return this.refuse('revoked', new InvalidTokenException());
     if (verdict === 'unknown' || this.subjects.enabled) return this.admitSlowly(token, verdict === 'unknown');
     return this.accepted(token);
   }
@@ -117,8 +117,10 @@ export class AccessTokenCheck {
   /** Allowlist look-ups and the subject hook: the only awaits on the request path. */
   private async admitSlowly(token: VerifiedToken, unknown: boolean): Promise<VerifiedToken> {
     try {
-      if (unknown && !(await this.state.isActiveInStore(token.jti))) throw new InvalidTokenException();
-      if (this.subjects.enabled && !(await this.subjects.isAllowed(token))) throw new InvalidTokenException();
+      if (unknown && !(await this.state.isActiveInStore(token.jti)))
+        return this.refuse('revoked', new InvalidTokenException());
+      if (this.subjects.enabled && !(await this.subjects.isAllowed(token)))
+        return this.refuse('revoked', new InvalidTokenException());
     } catch (error) {
       return this.unavailable(error);
     }
@@ -132,9 +134,28 @@ export class AccessTokenCheck {
   }
 
   private unavailable(error: unknown): never {
-    if (error instanceof HttpException) throw error;
+    // Refused above, and counted there.
+    if (error instanceof InvalidTokenException) throw error;
+    if (error instanceof HttpException)
+      return this.refuse(error instanceof StaleStateException ? 'stale' : 'unavailable', error);
     // The store or the app's hook failed: not the client's fault, and not a reason to let the token through.
     this.logger.error(`token check failed: ${(error as Error).message}`);
-    throw new ServiceUnavailableException('Token check unavailable, retry shortly');
+    return this.refuse('unavailable', new ServiceUnavailableException('Token check unavailable, retry shortly'));
+  }
+
+  /** Counts the refusal by its cause, then throws its error: the one place a refusal leaves this class. */
+  private refuse(cause: RefusalCause, error: Error): never {
+    this.metrics.refused(cause);
+    throw error;
+  }
+
+  private invalid(): TokenNotAccepted {
+    return new TokenNotAccepted('Invalid access token');
+  }
+
+  /** Past its exp (with the clock tolerance): the refusal's cause is expiry, whatever else is wrong with it. */
+  private expired(payload: unknown, now: number): boolean {
+    const exp = (payload as { exp?: unknown } | null)?.exp;
+    return typeof exp === 'number' && now >= exp + this.config.clockTolerance;
   }
 }

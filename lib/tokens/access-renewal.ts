@@ -5,6 +5,8 @@ import { fail } from '../errors/jwt-revocation-options.error.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
 import { TokenStore, type RenewalResult } from '../storage/token-store.interface.js';
+import { implementsOwn } from '../telemetry/instrumented-store.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { SessionLifetime } from './session-lifetime.js';
 import { TokenEvents } from './token-events.js';
 import { TokenIssuer } from './token-issuer.js';
@@ -49,13 +51,14 @@ export class AccessRenewal implements OnModuleInit {
     private readonly issuer: TokenIssuer,
     private readonly lifetime: SessionLifetime,
     private readonly events: TokenEvents,
+    private readonly telemetry: Telemetry,
   ) {
     this.renewal = config.slidingRenewal;
   }
 
   onModuleInit(): void {
     // The default method refuses every renewal: an app must not believe it has sliding sessions when it has none.
-    if (this.renewal !== undefined && this.store.renewAccess === TokenStore.prototype.renewAccess)
+    if (this.renewal !== undefined && !implementsOwn(this.store, 'renewAccess'))
       fail(
         `option "slidingRenewal" needs a store that implements renewAccess(); ${this.store.constructor.name} does not`,
       );
@@ -82,7 +85,9 @@ export class AccessRenewal implements OnModuleInit {
   renew(token: VerifiedToken, client: { userAgent?: string; ip?: string }): Promise<RenewedAccess | null> {
     let pending = this.inFlight.get(token.sid);
     if (pending === undefined) {
-      pending = this.renewNow(token, client).finally(() => this.inFlight.delete(token.sid));
+      pending = this.telemetry
+        .inSpan('jwt_revocation.renewal', {}, () => this.renewNow(token, client))
+        .finally(() => this.inFlight.delete(token.sid));
       this.inFlight.set(token.sid, pending);
     }
     return pending;

@@ -9,6 +9,7 @@ import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
 import { RefreshSuccessor } from './refresh-successor.js';
 import { SessionLifetime } from './session-lifetime.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { TokenEvents } from './token-events.js';
 import { TokenIssuer, type NewTokenRow } from './token-issuer.js';
 import { clip, hashRefreshToken } from './token-input.js';
@@ -29,10 +30,15 @@ export class RefreshRotation {
     private readonly activity: SessionActivity,
     private readonly revoker: TokenRevoker,
     private readonly events: TokenEvents,
+    private readonly telemetry: Telemetry,
   ) {}
 
   /** See `TokenLogService.refresh()`. */
-  async refresh(refreshToken: string, context: IssueContext): Promise<IssuedTokens> {
+  refresh(refreshToken: string, context: IssueContext): Promise<IssuedTokens> {
+    return this.telemetry.inSpan('jwt_revocation.refresh', {}, () => this.rotate(refreshToken, context));
+  }
+
+  private async rotate(refreshToken: string, context: IssueContext): Promise<IssuedTokens> {
     if (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 256) {
       throw new InvalidTokenException('Invalid refresh token');
     }

@@ -10,6 +10,7 @@ import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
 import { SessionLifetime } from './session-lifetime.js';
 import { TokenCodec } from './token-codec.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { TokenEvents } from './token-events.js';
 import { assertSubject, clip, hashRefreshToken, newId } from './token-input.js';
 
@@ -35,10 +36,15 @@ export class TokenIssuer {
     private readonly events: TokenEvents,
     private readonly revoker: TokenRevoker,
     private readonly lifetime: SessionLifetime,
+    private readonly telemetry: Telemetry,
   ) {}
 
   /** See `TokenLogService.issue()`. */
-  async issue(subject: string, claims: Record<string, unknown>, context: IssueContext): Promise<IssuedTokens> {
+  issue(subject: string, claims: Record<string, unknown>, context: IssueContext): Promise<IssuedTokens> {
+    return this.telemetry.inSpan('jwt_revocation.issue', {}, () => this.login(subject, claims, context));
+  }
+
+  private async login(subject: string, claims: Record<string, unknown>, context: IssueContext): Promise<IssuedTokens> {
     assertSubject(subject);
     if (context.epoch !== undefined && !Number.isSafeInteger(context.epoch))
       throw new TypeError('context.epoch must be a number from subjectEpoch()');
