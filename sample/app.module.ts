@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { JwtRevocationModule, RevocableJwtGuard } from 'nestjs-jwt-revocation';
 import { AuthController } from './auth/auth.controller.js';
 import { INTROSPECTION_CLIENT, OAuthController } from './auth/oauth.controller.js';
+import { METRICS_TOKEN, MetricsController } from './metrics/metrics.controller.js';
 import { AuthRateLimitGuard, RATE_LIMITS, type RateLimits } from './auth/rate-limit.guard.js';
 import { renewalOf, SAMPLE_DEFAULTS, signingOf, type SampleConfig } from './config.js';
 import { HealthController } from './health.controller.js';
@@ -52,11 +53,12 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AuthController, OAuthController, MeController, HealthController, WebController],
+      controllers: [AuthController, OAuthController, MeController, HealthController, MetricsController, WebController],
       providers: [
         // Every route needs a valid token unless marked @Public().
         { provide: APP_GUARD, useClass: RevocableJwtGuard },
         { provide: INTROSPECTION_CLIENT, useValue: config.introspectionClient },
+        { provide: METRICS_TOKEN, useValue: config.metricsToken ?? null },
         // On routes with @UseGuards(AuthRateLimitGuard); @RateLimit says which budgets they spend.
         {
           provide: RATE_LIMITS,

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import type { SampleConfig } from './config.js';
 import { DatabaseUnavailableFilter } from './database-unavailable.filter.js';
+import { startMetrics } from './metrics/metrics.js';
 import { securityHeaders } from './security-headers.js';
 
 /** Builds the sample app; main.ts and the e2e tests share it. */
@@ -11,6 +12,8 @@ export async function createApp(
   config: SampleConfig,
   logger?: LoggerService | LogLevel[] | false,
 ): Promise<INestApplication> {
+  // Before the app: the module takes its meter as it starts.
+  startMetrics();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
     logger: logger ?? undefined,

@@ -41,6 +41,8 @@ export interface SampleConfig {
    * off when that is under a second.
    */
   renewalThreshold?: number;
+  /** Bearer token GET /metrics asks of a scraper (METRICS_TOKEN); null: only this host's loopback may scrape. */
+  metricsToken?: string | null;
   /** Who may call POST /oauth/introspect (HTTP Basic); null: nobody. */
   introspectionClient: { id: string; secret: string } | null;
   /**
@@ -156,6 +158,13 @@ export function renewalOf(
   return threshold > 0 ? { threshold } : undefined;
 }
 
+/** METRICS_TOKEN: unset for none, else at least 16 characters (a scraper's secret, not a word). */
+function metricsTokenOf(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.length < 16) throw new Error('METRICS_TOKEN must be at least 16 characters');
+  return value;
+}
+
 export function signingOf(config: Pick<SampleConfig, 'jwtSecret' | 'jwtPrivateKey'>): SigningOptions {
   if (config.jwtPrivateKey === undefined) return { secret: config.jwtSecret };
   const { crv, kty, x } = createPublicKey(config.jwtPrivateKey).export({ format: 'jwk' });
@@ -191,6 +200,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfi
     cookieSecure: env.COOKIE_SECURE !== 'false',
     renewalThreshold:
       env.RENEWAL_THRESHOLD === '0' ? 0 : seconds('RENEWAL_THRESHOLD', env.RENEWAL_THRESHOLD, 0) || undefined,
+    metricsToken: metricsTokenOf(env.METRICS_TOKEN),
     introspectionClient:
       env.INTROSPECTION_CLIENT_ID && env.INTROSPECTION_CLIENT_SECRET
         ? { id: env.INTROSPECTION_CLIENT_ID, secret: env.INTROSPECTION_CLIENT_SECRET }

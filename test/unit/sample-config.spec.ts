@@ -57,6 +57,14 @@ describe('sample configuration from the environment', () => {
     );
   });
 
+  it('takes METRICS_TOKEN of 16 characters or more; none by default', () => {
+    expect(configFromEnv(env({})).metricsToken).toBeNull();
+    expect(configFromEnv(env({ METRICS_TOKEN: 'sixteen-chars-ok' })).metricsToken).toBe('sixteen-chars-ok');
+    expect(() => configFromEnv(env({ METRICS_TOKEN: 'short' }))).toThrow(
+      /METRICS_TOKEN must be at least 16 characters/,
+    );
+  });
+
   it('takes PASSWORD_HASH_COST from 10 to 20 and refuses anything else by name', () => {
     expect(configFromEnv(env({ PASSWORD_HASH_COST: '10' })).passwordHashCost).toBe(10);
     expect(configFromEnv(env({ PASSWORD_HASH_COST: '20' })).passwordHashCost).toBe(20);
