@@ -1,21 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { ResolvedSigning } from '../config/signing-keys.js';
+import { derivedKey } from './derived-key.js';
 import { KeyRing } from './key-ring.js';
-
-const derived = new WeakMap<ResolvedSigning, Buffer>();
-
-/** A secret of its own for each signing key (HKDF), so a successor never doubles as a signature. */
-function successorKey(key: ResolvedSigning): Buffer {
-  let secret = derived.get(key);
-  if (!secret) {
-    const material =
-      key.signKey.type === 'secret' ? key.signKey.export() : key.signKey.export({ format: 'der', type: 'pkcs8' });
-    secret = Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'nestjs-jwt-revocation refresh successor', 32));
-    derived.set(key, secret);
-  }
-  return secret;
-}
 
 /**
  * The refresh token that follows a presented one: an HMAC of it (and of its
@@ -54,6 +41,10 @@ export class RefreshSuccessor {
   }
 
   private under(key: ResolvedSigning, presented: string, rowJti: string): string {
-    return createHmac('sha256', successorKey(key)).update(rowJti).update('\0').update(presented).digest('base64url');
+    return createHmac('sha256', derivedKey(key, 'refresh successor'))
+      .update(rowJti)
+      .update('\0')
+      .update(presented)
+      .digest('base64url');
   }
 }
