@@ -28,6 +28,7 @@ import { TypeOrmTokenStore } from './storage/typeorm/typeorm-token.store.js';
 import { SubjectValidator } from './request/subject-validator.js';
 import { TokenLogService } from './tokens/token-log.service.js';
 import { TokenIssuer } from './tokens/token-issuer.js';
+import { CredentialFingerprint } from './tokens/credential-fingerprint.js';
 import { AccessRenewal } from './tokens/access-renewal.js';
 import { RefreshRotation } from './tokens/refresh-rotation.js';
 import { SessionLifetime } from './tokens/session-lifetime.js';
@@ -113,6 +114,7 @@ export function createJwtRevocationProviders(
     RevocationHealthIndicator,
     SessionActivity,
     SubjectValidator,
+    CredentialFingerprint,
     TokenLogService,
     TokenIssuer,
     RefreshRotation,

@@ -1,6 +1,7 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
 import type { JwtRevocationModuleOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
 import { resolveCookies, type ResolvedCookies } from './cookie-options.js';
+import { resolveFingerprint, type ResolvedFingerprint } from './fingerprint-options.js';
 import { JwtRevocationDefaults } from './jwt-revocation.defaults.js';
 import { resolveMigration, type ResolvedMigration } from './migration-options.js';
 import { resolveRenewal, type ResolvedRenewal } from './renewal-options.js';
@@ -15,6 +16,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'migration',
   'cookies',
   'slidingRenewal',
+  'credentialFingerprint',
   ...Object.keys(new JwtRevocationDefaults()),
 ]);
 
@@ -44,6 +46,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
   readonly cookies?: ResolvedCookies;
   /** Sliding renewal, when configured. */
   readonly slidingRenewal?: ResolvedRenewal;
+  /** The credential fingerprint's secret lookup and cache, when configured. */
+  readonly credentialFingerprint?: ResolvedFingerprint;
 
   private constructor(options: JwtRevocationModuleOptions) {
     super();
@@ -56,6 +60,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
     delete (this as { signing?: unknown }).signing;
     this.migration = options.migration === undefined ? undefined : resolveMigration(options.migration);
     this.cookies = options.cookies === undefined ? undefined : resolveCookies(options.cookies);
+    this.credentialFingerprint =
+      options.credentialFingerprint === undefined ? undefined : resolveFingerprint(options.credentialFingerprint);
     this.check(options);
     // After the checks: the threshold is checked against the access-token lifetime.
     this.slidingRenewal =

@@ -5,6 +5,7 @@ import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { RevocationState } from '../revocation/revocation-state.js';
 import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
+import { CredentialFingerprint, FINGERPRINT_CLAIM } from '../tokens/credential-fingerprint.js';
 import { SessionLifetime } from '../tokens/session-lifetime.js';
 import { checkAccessToken } from '../tokens/token-claims.js';
 import { TokenCodec } from '../tokens/token-codec.js';
@@ -20,6 +21,7 @@ export class TokenIntrospection {
     private readonly codec: TokenCodec,
     private readonly presented: PresentedTokens,
     private readonly lifetime: SessionLifetime,
+    private readonly fingerprints: CredentialFingerprint,
   ) {}
 
   /** See `TokenLogService.introspect()`. */
@@ -45,6 +47,8 @@ export class TokenIntrospection {
       return null;
     }
     if (await this.state.isRevoked(claims)) return null;
+    // The guard's fingerprint check too: a token it would refuse is not active.
+    if (this.fingerprints.enabled && !claims.legacy && !(await this.fingerprints.matches(claims))) return null;
     return {
       active: true,
       token_type: 'access_token',
@@ -63,6 +67,7 @@ export class TokenIntrospection {
     if (!row || row.revokedAt !== null || row.spentAt !== null || row.expiresAt <= Date.now()) return null;
     const session = await stored(this.store.findSession(row.sessionId));
     if (!this.lifetime.isLive(session, Date.now())) return null;
+    if (this.fingerprints.enabled && !(await this.refreshFingerprintHolds(row.subject, row.claims))) return null;
     // No jti: a refresh token's row id is part of its successor's derivation and stays server-side.
     return {
       active: true,
@@ -72,5 +77,12 @@ export class TokenIntrospection {
       iat: Math.floor(row.issuedAt / 1000),
       exp: Math.floor(row.expiresAt / 1000),
     };
+  }
+
+  /** As `refresh()` would judge it: a fingerprint of an older secret (or none for a subject gone) fails. */
+  private async refreshFingerprintHolds(subject: string, claims: Record<string, unknown> | null): Promise<boolean> {
+    const current = await this.fingerprints.current(subject);
+    const carried = claims?.[FINGERPRINT_CLAIM];
+    return current !== null && (typeof carried !== 'string' || current.accepted.has(carried));
   }
 }

@@ -6,6 +6,7 @@ import { TokenStore } from '../storage/token-store.interface.js';
 import type { RevocationBus } from './revocation-bus.interface.js';
 import { RevocationState } from '../revocation/revocation-state.js';
 import { SubjectValidator } from '../request/subject-validator.js';
+import { CredentialFingerprint } from '../tokens/credential-fingerprint.js';
 import { withStoreTimeout } from '../storage/store-timeout.js';
 
 /** Events re-read before the last catch-up: covers transactions that committed late and clock skew between instances. */
@@ -45,6 +46,7 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
     private readonly state: RevocationState,
     @Inject(JWT_REVOCATION_BUS) private readonly bus: RevocationBus,
     private readonly subjects: SubjectValidator,
+    private readonly fingerprints: CredentialFingerprint,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -106,14 +108,17 @@ export class RevocationSync implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * A subject's revocation also drops its cached `validateSubject` answer, on
-   * every instance: a deleted or blocked user's next token is judged by the app
+   * A subject's revocation also drops its cached `validateSubject` answer
+   * (and credential fingerprint), on every instance: a deleted or blocked user's next token is judged by the app
    * again, not by a yes cached before. A catch-up re-reading the event drops it
    * again, which costs the app one more question, never a wrong answer.
    */
   private apply(event: RevocationEvent): void {
     this.state.apply(event);
-    if (event.kind === 'subject') this.subjects.forget(event.key);
+    if (event.kind === 'subject') {
+      this.subjects.forget(event.key);
+      this.fingerprints.forget(event.key);
+    }
   }
 
   private async readEvents(): Promise<void> {

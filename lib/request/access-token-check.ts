@@ -5,6 +5,7 @@ import { StaleStateException } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { RevocationState } from '../revocation/revocation-state.js';
 import { JwtRevocationMetrics, type RefusalCause } from '../telemetry/jwt-revocation.metrics.js';
+import { CredentialFingerprint } from '../tokens/credential-fingerprint.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { checkAccessToken } from '../tokens/token-claims.js';
 import { TokenCodec } from '../tokens/token-codec.js';
@@ -47,6 +48,7 @@ export class AccessTokenCheck {
     private readonly activity: SessionActivity,
     private readonly migration: MigrationWindow,
     private readonly metrics: JwtRevocationMetrics,
+    private readonly fingerprints: CredentialFingerprint,
   ) {
     this.extract = createTokenExtractor(config);
     this.cache = new VerifiedTokenCache(config.verifiedTokenCacheSize);
@@ -110,16 +112,20 @@ export class AccessTokenCheck {
     }
     if (verdict === 'stale') return this.refuse('stale', new StaleStateException());
     if (verdict === 'revoked') return this.refuse('revoked', new InvalidTokenException());
-    if (verdict === 'unknown' || this.subjects.enabled) return this.admitSlowly(token, verdict === 'unknown');
+    if (verdict === 'unknown' || this.subjects.enabled || this.fingerprints.enabled)
+      return this.admitSlowly(token, verdict === 'unknown');
     return this.accepted(token);
   }
 
-  /** Allowlist look-ups and the subject hook: the only awaits on the request path. */
+  /** Allowlist look-ups, the subject hook and the credential fingerprint: the only awaits on the request path. */
   private async admitSlowly(token: VerifiedToken, unknown: boolean): Promise<VerifiedToken> {
     try {
       if (unknown && !(await this.state.isActiveInStore(token.jti)))
         return this.refuse('revoked', new InvalidTokenException());
       if (this.subjects.enabled && !(await this.subjects.isAllowed(token)))
+        return this.refuse('revoked', new InvalidTokenException());
+      // The app's old tokens carry no fingerprint: the migration window's own rules judge them.
+      if (this.fingerprints.enabled && !token.legacy && !(await this.fingerprints.matches(token)))
         return this.refuse('revoked', new InvalidTokenException());
     } catch (error) {
       return this.unavailable(error);

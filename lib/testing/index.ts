@@ -13,6 +13,7 @@ export { PollingBus } from '../propagation/polling.bus.js';
 export { LogoutInterceptor } from '../request/logout.interceptor.js';
 export { SessionActivity } from '../request/session-activity.js';
 export { SubjectValidator } from '../request/subject-validator.js';
+export { CredentialFingerprint } from '../tokens/credential-fingerprint.js';
 export { createTokenExtractor } from '../request/token-extractor.js';
 export { refusesCrossSite, ownOrigin } from '../request/cross-site-check.js';
 export { resolveCookies, type ResolvedCookies } from '../config/cookie-options.js';

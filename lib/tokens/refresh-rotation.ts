@@ -7,6 +7,7 @@ import { SessionActivity } from '../request/session-activity.js';
 import { TokenRevoker } from '../revocation/token-revoker.js';
 import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
+import { CredentialFingerprint, FINGERPRINT_CLAIM } from './credential-fingerprint.js';
 import { RefreshSuccessor } from './refresh-successor.js';
 import { SessionLifetime } from './session-lifetime.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -31,6 +32,7 @@ export class RefreshRotation {
     private readonly revoker: TokenRevoker,
     private readonly events: TokenEvents,
     private readonly telemetry: Telemetry,
+    private readonly fingerprints: CredentialFingerprint,
   ) {}
 
   /** See `TokenLogService.refresh()`. */
@@ -47,6 +49,7 @@ export class RefreshRotation {
     let pending: { access: NewTokenRow; refresh: NewTokenRow; token: string } | undefined;
     // The idle timeout counts requests through the guard too: write this instance's last-seen times first.
     if (sessionIdleTimeout !== undefined) await this.activity.flush();
+    const stamp = this.fingerprints.enabled ? await this.fingerprintFor(hashRefreshToken(refreshToken)) : undefined;
     const result = await stored(
       this.store.rotate({
         tokenHash: hashRefreshToken(refreshToken),
@@ -58,11 +61,12 @@ export class RefreshRotation {
         next: (presented, session) => {
           // The session's absolute end caps both tokens: the grace window and a late refresh never extend it.
           const end = this.lifetime.end(session.createdAt);
+          const claims = stamp === undefined ? presented.claims : { ...presented.claims, [FINGERPRINT_CLAIM]: stamp };
           const access = this.issuer.accessRow(
             presented.subject,
             presented.sessionId,
             now,
-            presented.claims,
+            claims,
             context,
             presented.jti,
             end,
@@ -71,7 +75,7 @@ export class RefreshRotation {
             presented.subject,
             presented.sessionId,
             now,
-            presented.claims,
+            claims,
             context,
             presented.jti,
             end,
@@ -97,6 +101,27 @@ export class RefreshRotation {
     if (result.outcome === 'spent')
       return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
     throw new InvalidTokenException('Invalid refresh token');
+  }
+
+  /**
+   * The credential fingerprint at a refresh: a live session whose subject's
+   * secret changed since its login (or whose subject the app no longer
+   * knows) ends here, revoked (`password_change`); otherwise the new pair
+   * carries the current fingerprint, which also gives one to a session from
+   * before the option was turned on. A token that is unknown, spent or
+   * revoked is left to `rotate()`, whose answer (reuse detection included)
+   * stays the same.
+   */
+  private async fingerprintFor(tokenHash: string): Promise<string | undefined> {
+    const row = await stored(this.store.findRefreshToken(tokenHash));
+    if (!row || row.spentAt !== null || row.revokedAt !== null) return undefined;
+    const current = await this.fingerprints.current(row.subject);
+    const carried = row.claims?.[FINGERPRINT_CLAIM];
+    if (current === null || (typeof carried === 'string' && !current.accepted.has(carried))) {
+      await this.revoker.revokeSession(row.sessionId, 'password_change');
+      throw new InvalidTokenException('Invalid refresh token');
+    }
+    return current.stamp;
   }
 
   /** A spent refresh token again: the same pair inside the grace window, else reuse and the session dies. */

@@ -8,6 +8,7 @@ import { RevocationState } from '../revocation/revocation-state.js';
 import { TokenRevoker } from '../revocation/token-revoker.js';
 import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
+import { CredentialFingerprint, FINGERPRINT_CLAIM } from './credential-fingerprint.js';
 import { SessionLifetime } from './session-lifetime.js';
 import { TokenCodec } from './token-codec.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -15,7 +16,19 @@ import { TokenEvents } from './token-events.js';
 import { assertSubject, clip, hashRefreshToken, newId } from './token-input.js';
 
 /** Claims the module sets itself (`legacy`: only on the app's old tokens); `issue()` refuses custom claims by these names. */
-const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'ver', 'iat', 'exp', 'nbf', 'iss', 'aud', 'legacy']);
+const RESERVED_CLAIMS = new Set([
+  'sub',
+  'jti',
+  'sid',
+  'ver',
+  'iat',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'legacy',
+  FINGERPRINT_CLAIM,
+]);
 const MAX_CLAIMS_JSON = 4096;
 
 /** A token row before the store stamps the subject's version on it. */
@@ -37,6 +50,7 @@ export class TokenIssuer {
     private readonly revoker: TokenRevoker,
     private readonly lifetime: SessionLifetime,
     private readonly telemetry: Telemetry,
+    private readonly fingerprints: CredentialFingerprint,
   ) {}
 
   /** See `TokenLogService.issue()`. */
@@ -48,7 +62,14 @@ export class TokenIssuer {
     assertSubject(subject);
     if (context.epoch !== undefined && !Number.isSafeInteger(context.epoch))
       throw new TypeError('context.epoch must be a number from subjectEpoch()');
-    const custom = this.customClaims(claims);
+    let custom = this.customClaims(claims);
+    if (this.fingerprints.enabled) {
+      const fingerprint = await this.fingerprints.current(subject);
+      // The app no longer knows the subject (deleted since it checked the credentials): no session.
+      if (fingerprint === null) throw new CredentialsChangedException();
+      // A session claim: the refresh row keeps it, so every token of the session carries it.
+      custom = { ...custom, [FINGERPRINT_CLAIM]: fingerprint.stamp };
+    }
     const now = Date.now();
     const sessionId = newId();
     const end = this.lifetime.end(now);

@@ -6,15 +6,9 @@ import {
   type TokenRecord,
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
-import {
-  InMemoryTokenStore,
-  JwtRevocationConfig,
-  PollingBus,
-  RevocationState,
-  RevocationSync,
-  SubjectValidator,
-} from 'nestjs-jwt-revocation/testing';
+import { InMemoryTokenStore, JwtRevocationConfig, RevocationState } from 'nestjs-jwt-revocation/testing';
 import { TEST_SECRET } from '../support/keys.js';
+import { pollingSync } from '../support/sync.js';
 import { legacyMigration } from '../support/legacy-tokens.js';
 
 /**
@@ -239,7 +233,7 @@ describe('RevocationState memory', () => {
         maxStaleness: 600,
       });
       const state = new RevocationState(config, store);
-      const sync = new RevocationSync(config, store, state, new PollingBus(), new SubjectValidator(config));
+      const sync = pollingSync(config, store, state);
       await sync.onModuleInit();
       try {
         const late = token({ sub: 'user-1', sid: 'sid-1', jti: 'jti-1' });

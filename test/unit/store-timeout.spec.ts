@@ -5,15 +5,13 @@ import { TokenStore, type JwtRevocationModuleOptions } from 'nestjs-jwt-revocati
 import {
   closeHungConnections,
   JwtRevocationConfig,
-  PollingBus,
   RevocationState,
-  RevocationSync,
   SessionActivity,
   StoreTimeoutError,
-  SubjectValidator,
   withStoreTimeout,
 } from 'nestjs-jwt-revocation/testing';
 import { testLogs } from '../support/logs.js';
+import { pollingSync } from '../support/sync.js';
 
 /**
  * storeTimeout alone, with stores that never answer: no database here. What
@@ -85,7 +83,7 @@ describe('calls on the revocation path against a store that hangs', () => {
     const store = hangingStore();
     const config = configWith({ storeTimeout: 1 });
     const state = new RevocationState(config, store);
-    const sync = new RevocationSync(config, store, state, new PollingBus(), new SubjectValidator(config));
+    const sync = pollingSync(config, store, state);
     const started = Date.now();
     await sync.catchUp();
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
