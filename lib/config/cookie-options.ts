@@ -1,5 +1,5 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
-import type { CookieModeOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
+import type { CookieModeOptions } from '../interfaces/cookie-mode-options.interface.js';
 
 /** The `cookies` option after defaults and checks: what `SessionCookies` and the cross-site check read. */
 export interface ResolvedCookies {

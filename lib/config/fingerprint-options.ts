@@ -1,5 +1,5 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
-import type { CredentialFingerprintOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
+import type { CredentialFingerprintOptions } from '../interfaces/credential-fingerprint-options.interface.js';
 
 /** The `credentialFingerprint` option after defaults and checks. */
 export interface ResolvedFingerprint {

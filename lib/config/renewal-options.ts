@@ -1,5 +1,5 @@
 import { fail } from '../errors/jwt-revocation-options.error.js';
-import type { SlidingRenewalOptions } from '../interfaces/jwt-revocation-module-options.interface.js';
+import type { SlidingRenewalOptions } from '../interfaces/sliding-renewal-options.interface.js';
 
 /** The `slidingRenewal` option after defaults and checks. */
 export interface ResolvedRenewal {

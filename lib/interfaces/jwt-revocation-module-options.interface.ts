@@ -3,6 +3,12 @@ import type { TokenStore } from '../storage/token-store.interface.js';
 import type { KeyObject } from 'node:crypto';
 import type { RedisClientLike } from '../propagation/redis.bus.js';
 import type { VerifiedToken } from './verified-token.interface.js';
+import type { CookieModeOptions } from './cookie-mode-options.interface.js';
+import type { CredentialFingerprintOptions } from './credential-fingerprint-options.interface.js';
+import type { SlidingRenewalOptions } from './sliding-renewal-options.interface.js';
+
+// The options of their own files, exported with the module's options (one import for an app).
+export type { CookieModeOptions, CredentialFingerprintOptions, SlidingRenewalOptions };
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 /** EdDSA means Ed25519 here (RFC 8037): the curve most new deployments choose. */
@@ -79,48 +85,6 @@ export interface MigrationOptions {
   verify: LegacyVerifyOptions;
 }
 
-/**
- * Sliding renewal: while a client is active, `RevocableJwtGuard` hands it a
- * new access token in the same session before the one it holds expires, so
- * an active browser needs no refresh. Off unless given. See README "Sliding
- * renewal".
- */
-export interface SlidingRenewalOptions {
-  /**
-   * Seconds before its `exp` from which an access token is renewed by the
-   * next request through the guard: at least 1, less than `accessTokenTtl`.
-   * Say 300 with 15-minute tokens: at most one new token per session every
-   * 10 minutes of activity.
-   */
-  threshold: number;
-  /**
-   * The response header that carries a renewed token when the request did
-   * not send the access cookie (a Bearer client, or no cookie mode).
-   * Default `X-Renewed-Access-Token`. A browser client on another origin
-   * reads it only if CORS lists it in `exposedHeaders`.
-   */
-  header?: string;
-}
-
-/**
- * Credential fingerprint: every token of a session carries a keyed
- * fingerprint of a per-subject secret the app names (its password hash, or a
- * stamp it changes with the credentials), and the guard and `refresh()`
- * refuse a session whose secret has changed since the login, even when it
- * changed outside the app (an admin tool, a database script). Off unless
- * given. See README "Credential fingerprint".
- */
-export interface CredentialFingerprintOptions {
-  /**
-   * The subject's current secret, or null for a subject that no longer
-   * exists (its tokens are refused). Never stored, never put in a token:
-   * tokens carry an HMAC of it under a key derived from the signing key.
-   */
-  secretOf: (subject: string) => string | null | Promise<string | null>;
-  /** Seconds a subject's answer is reused by the guard (0: asked on every request). Default 30. */
-  cacheTtl?: number;
-}
-
 export type RevocationMode = 'denylist' | 'allowlist';
 
 /** Where the guard looks for the access token. */
@@ -133,45 +97,6 @@ export interface TokenSourceOptions {
    * cookie mode, the access cookie, and this must not be set.
    */
   cookie?: string;
-}
-
-/**
- * Cookie mode: the access and refresh tokens travel in HttpOnly cookies that
- * `SessionCookies` sets, the guard reads the access cookie, logout clears
- * both, and unsafe requests that could carry them are checked for a
- * cross-site origin (403). Off unless given. See README "Cookie mode and CSRF".
- */
-export interface CookieModeOptions {
-  /**
-   * Path of the app's refresh endpoint, as the browser sees it (with any
-   * global prefix): the refresh cookie is sent there and nowhere else.
-   * Required; `/` is refused.
-   */
-  refreshPath: string;
-  /**
-   * The `Secure` attribute. Default true. `false` only for development on
-   * http://localhost: browsers drop Secure cookies set over plain HTTP
-   * (localhost excepted in Chromium and Firefox).
-   */
-  secure?: boolean;
-  /** `'lax'` (default) or `'strict'`. `'none'` is refused: it would send the cookies with cross-site requests. */
-  sameSite?: 'lax' | 'strict';
-  /**
-   * The `Domain` attribute. Default none: host-only cookies, which the
-   * `__Host-` prefix requires and subdomains cannot read or overwrite.
-   */
-  domain?: string;
-  /** Default `__Host-access-token` (Secure, no domain), `__Secure-access-token` (Secure with a domain), else `access-token`. */
-  accessCookieName?: string;
-  /** Default `__Secure-refresh-token` when Secure, else `refresh-token`. */
-  refreshCookieName?: string;
-  /**
-   * Origins other than the app's own (`https://app.example.com`, no path)
-   * whose pages may send unsafe requests (POST, PUT, PATCH, DELETE) with the
-   * cookies: a front end on another host of the same site, or the public
-   * origin when a proxy in front rewrites `Host`. Default none.
-   */
-  trustedOrigins?: string[];
 }
 
 /**
