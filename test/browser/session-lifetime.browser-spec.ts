@@ -1,7 +1,5 @@
 import { expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { browserSuite, describeInBrowser, heading, newDevice, signIn, signUp } from '../support/browser.js';
-import { sleep } from '../support/time.js';
+import { activeAndIdleDevices, browserSuite, describeInBrowser, heading, useEverySecond } from '../support/browser.js';
 
 /** Short lifetimes, so the test can outlive them: access tokens of 2 s, sessions that end after 5 s without a request. */
 const ACCESS_TTL = 2;
@@ -11,24 +9,10 @@ describeInBrowser('session lifetime in the browser: an active page stays signed 
   const suite = browserSuite({ ACCESS_TOKEN_TTL: String(ACCESS_TTL), SESSION_IDLE_TIMEOUT: String(IDLE_TIMEOUT) });
 
   it('a page used every second stays signed in past several access-token lifetimes and the idle timeout; one left idle lands on the sign-in page', async () => {
-    const username = `life_${randomBytes(4).toString('hex')}`;
-    const password = 'session lifetime password';
-    const active = await newDevice(suite);
-    const idle = await newDevice(suite);
+    const { busy, quiet, close } = await activeAndIdleDevices(suite, 'life');
     try {
-      const busy = await active.newPage();
-      await signUp(busy, username, password);
-      const quiet = await idle.newPage();
-      await signIn(quiet, username, password);
-
       // 8 s of use, one page load a second: four access tokens' lifetimes, past the idle timeout.
-      const until = Date.now() + 8000;
-      while (Date.now() < until) {
-        await busy.reload();
-        await busy.waitForURL('**/account');
-        await busy.locator('#devices li[data-current="true"]').waitFor();
-        await sleep(1000);
-      }
+      await useEverySecond(busy, 8000);
 
       // The other device made no request for those 8 s: its session is past the idle timeout,
       // its refresh is refused, and its next page load shows the sign-in form.
@@ -40,7 +24,7 @@ describeInBrowser('session lifetime in the browser: an active page stays signed 
       await busy.waitForURL('**/account');
       expect(await heading(busy)).toBe('Your devices');
     } finally {
-      await Promise.all([active.close(), idle.close()]);
+      await close();
     }
   }, 60_000);
 });

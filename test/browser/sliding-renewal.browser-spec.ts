@@ -1,7 +1,16 @@
 import { expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { BrowserContext } from 'playwright-core';
-import { browserSuite, describeInBrowser, devices, heading, newDevice, signIn, signUp } from '../support/browser.js';
+import {
+  activeAndIdleDevices,
+  browserSuite,
+  describeInBrowser,
+  devices,
+  heading,
+  newDevice,
+  signUp,
+  useEverySecond,
+} from '../support/browser.js';
 import { sleep } from '../support/time.js';
 
 /**
@@ -37,27 +46,15 @@ describeInBrowser(
     });
 
     it('a page used every second stays signed in past several access-token lifetimes without one refresh; one left idle lands on the sign-in page', async () => {
-      const username = `slide_${randomBytes(4).toString('hex')}`;
-      const password = 'sliding renewal password';
-      const active = await newDevice(suite);
-      const idle = await newDevice(suite);
+      const { active, busy, quiet, close } = await activeAndIdleDevices(suite, 'slide');
       try {
-        const busy = await active.newPage();
-        await signUp(busy, username, password);
-        const quiet = await idle.newPage();
-        await signIn(quiet, username, password);
         const refreshes = countRefreshes(active);
         const tokens = new Set([await accessCookie(active)]);
 
         // 10 s of use, one page load a second: two and a half access-token lifetimes, twice the idle timeout.
-        const until = Date.now() + 10_000;
-        while (Date.now() < until) {
-          await busy.reload();
-          await busy.waitForURL('**/account');
-          await busy.locator('#devices li[data-current="true"]').waitFor();
+        await useEverySecond(busy, 10_000, async () => {
           tokens.add(await accessCookie(active));
-          await sleep(1000);
-        }
+        });
         // Each token was replaced before it ran out, by the answer to a request: no refresh was needed.
         expect(refreshes.count).toBe(0);
         expect(tokens.size).toBeGreaterThanOrEqual(3);
@@ -74,7 +71,7 @@ describeInBrowser(
         await busy.waitForURL('**/account');
         await devices(busy, 1);
       } finally {
-        await Promise.all([active.close(), idle.close()]);
+        await close();
       }
     }, 60_000);
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -116,4 +117,33 @@ export async function otherOrigin(html: string): Promise<{ origin: string; close
     origin: `http://localhost:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** One user signed up on one device (`busy`, to be used) and signed in on another (`quiet`, to be left idle). */
+export async function activeAndIdleDevices(suite: BrowserSuite, tag: string) {
+  const username = `${tag}_${randomBytes(4).toString('hex')}`;
+  const password = `${tag} password`;
+  const active = await newDevice(suite);
+  const idle = await newDevice(suite);
+  const busy = await active.newPage();
+  await signUp(busy, username, password);
+  const quiet = await idle.newPage();
+  await signIn(quiet, username, password);
+  return { active, idle, busy, quiet, close: () => Promise.all([active.close(), idle.close()]) };
+}
+
+/** Reloads the account page once a second for `ms`, as a person using it would; `each` runs after every load. */
+export async function useEverySecond(
+  page: Page,
+  ms: number,
+  each: () => Promise<void> = async () => {},
+): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await page.reload();
+    await page.waitForURL('**/account');
+    await page.locator('#devices li[data-current="true"]').waitFor();
+    await each();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
