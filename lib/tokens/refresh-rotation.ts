@@ -16,9 +16,17 @@ import { TokenIssuer, type NewTokenRow } from './token-issuer.js';
 import { clip, hashRefreshToken } from './token-input.js';
 
 /**
+ * How many successors a racer's spent refresh token may be behind the live
+ * end of its chain and still get that end's pair inside the grace window: a
+ * page's burst racing two tabs' refreshes is two; more than three within a
+ * few seconds is no browser's doing.
+ */
+const GRACE_CHAIN_LINKS = 3;
+
+/**
  * Refresh-token rotation: a new pair in the same session for a live refresh
- * token, the same pair again for the immediately previous one within the
- * grace window, and the whole session revoked for any other spent token.
+ * token, the live end of its chain again for a spent one within the grace
+ * window, and the whole session revoked for any other spent token.
  */
 @Injectable()
 export class RefreshRotation {
@@ -124,7 +132,18 @@ export class RefreshRotation {
     return current.stamp;
   }
 
-  /** A spent refresh token again: the same pair inside the grace window, else reuse and the session dies. */
+  /**
+   * A spent refresh token again. Inside the grace window the racer gets the
+   * pair at the live end of its chain: the immediately previous token's
+   * successor, or, when that one was spent too within the window, the
+   * successor of that one, and so on for up to `GRACE_CHAIN_LINKS` links.
+   * Racers two generations apart are real in browsers: Chromium queues a
+   * burst past six connections per host, and a request built with the old
+   * cookie can reach the server after another tab has refreshed twice. The
+   * window stays the same (it counts from the presented token's spend); only
+   * a token spent longer ago, or a chain that was revoked, is reuse, and
+   * then the session dies.
+   */
   private async replayOrRevoke(
     refreshToken: string,
     presented: TokenRecord,
@@ -132,28 +151,13 @@ export class RefreshRotation {
     session: SessionRecord | null,
     now: number,
   ): Promise<IssuedTokens> {
-    const access = successors.find((t) => t.tokenType === 'access');
-    const refresh = successors.find((t) => t.tokenType === 'refresh');
-    const successorToken =
-      refresh &&
-      this.successor.find(
-        refreshToken,
-        presented.jti,
-        (candidate) => hashRefreshToken(candidate) === refresh.tokenHash,
-      );
     const inGrace =
       presented.spentAt !== null &&
       this.config.refreshReuseGrace > 0 &&
       now - presented.spentAt <= this.config.refreshReuseGrace * 1000 &&
-      this.lifetime.isLive(session, now) &&
-      // Only the immediately previous token: its successor must still be the live end of the chain.
-      refresh !== undefined &&
-      refresh.spentAt === null &&
-      refresh.revokedAt === null &&
-      successorToken !== undefined &&
-      access !== undefined &&
-      access.revokedAt === null;
-    if (inGrace) return this.issuer.handOut(access, access.subjectVersion, successorToken, refresh.expiresAt);
+      this.lifetime.isLive(session, now);
+    const live = inGrace ? await this.liveEnd(refreshToken, presented, successors) : undefined;
+    if (live) return live;
     // Theft only if this call is what ended the session: one a logout (or
     // anything else) revoked meanwhile is no alarm.
     if (
@@ -169,5 +173,46 @@ export class RefreshRotation {
       });
     }
     throw new InvalidTokenException('Invalid refresh token');
+  }
+
+  /**
+   * The pair at the live end of a spent token's chain, or undefined when a
+   * link is missing or revoked, its successor cannot be derived (a retired
+   * key), or the chain is longer than `GRACE_CHAIN_LINKS`. Each spent link's
+   * successors come from `rotate()` itself, which only reads for a spent
+   * token.
+   */
+  private async liveEnd(
+    token: string,
+    presented: TokenRecord,
+    successors: TokenRecord[],
+  ): Promise<IssuedTokens | undefined> {
+    for (let link = 1; ; link++) {
+      const access = successors.find((t) => t.tokenType === 'access');
+      const refresh = successors.find((t) => t.tokenType === 'refresh');
+      if (!access || !refresh || access.revokedAt !== null || refresh.revokedAt !== null) return undefined;
+      const next = this.successor.find(token, presented.jti, (c) => hashRefreshToken(c) === refresh.tokenHash);
+      if (next === undefined) return undefined;
+      if (refresh.spentAt === null) return this.issuer.handOut(access, access.subjectVersion, next, refresh.expiresAt);
+      if (link === GRACE_CHAIN_LINKS) return undefined;
+      const step = await stored(
+        this.store.rotate({
+          tokenHash: hashRefreshToken(next),
+          now: Date.now(),
+          createdAfter: null,
+          seenAfter: null,
+          userAgent: null,
+          ip: null,
+          next: () => {
+            // Unreachable for a spent row (a spend is never undone); throwing rolls back anything a faulty store began.
+            throw new Error('a spent refresh token rotated');
+          },
+        }),
+      );
+      if (step.outcome !== 'spent') return undefined;
+      token = next;
+      presented = step.presented;
+      successors = step.successors;
+    }
   }
 }

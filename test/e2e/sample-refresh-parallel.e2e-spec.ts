@@ -17,7 +17,7 @@ import {
 } from '../support/sample-tokens.js';
 import { appForSuite } from '../support/suite-app.js';
 import { within } from '../support/time.js';
-import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
+import { backdateSpend, liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
 // The two-instance race ends with a reuse, which sets off the sample's alarm.
 testLogs.expect(REUSE_ALARM);
@@ -80,7 +80,11 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
           for (const instance of [one, two]) await me(instance, pair).expect(200);
           const next = (await refresh(two, pair.refreshToken).expect(200)).body as Pair;
           await me(one, next).expect(200);
-          // The token the race spent, two generations old now: reuse, on the instance started first.
+          // The token the race spent, two generations old now: the live end inside the grace window,
+          // on either instance; spent before the window, reuse, on the instance started first.
+          for (const instance of [one, two])
+            expect((await refresh(instance, user.refreshToken).expect(200)).body).toEqual(next);
+          await backdateSpend(one.app, user.refreshToken, 6_000);
           await refresh(one, user.refreshToken).expect(401);
           // The whole session dies: at once on that instance's own guard, and on the other's within its catch-up.
           for (const dead of [user, pair, next]) await expectDeadInSample(one, dead);

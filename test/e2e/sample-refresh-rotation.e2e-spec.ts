@@ -15,7 +15,7 @@ import {
   type Pair,
 } from '../support/sample-tokens.js';
 import { appForSuite } from '../support/suite-app.js';
-import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
+import { backdateSpend, liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
 
 testLogs.expect(REUSE_ALARM);
 
@@ -67,9 +67,13 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
       expect(await liveRefreshRows(sample.app, sid)).toHaveLength(1);
       const c = await refresh(sample, b.body.refreshToken).expect(200);
       await sample.http.get('/me').set(bearer(c.body.accessToken)).expect(200);
+      // The first token again, two generations old now and still inside the window: the live end (c), one chain.
+      const late = await refresh(sample, ben.refreshToken).expect(200);
+      expect(late.body).toEqual(c.body);
+      expect(await liveRefreshRows(sample.app, sid)).toHaveLength(1);
     });
 
-    it('reuse: a token two generations old, even inside the grace window, revokes the whole session (refresh_reuse, reuse_detected)', async () => {
+    it('reuse: a token spent before the grace window, two generations old, revokes the whole session (refresh_reuse, reuse_detected)', async () => {
       const events: TokenEvent[] = [];
       const stop = sample.app.get(TokenEvents).subscribe((event) => {
         events.push(event);
@@ -81,6 +85,8 @@ eachDatabase('refresh tokens over HTTP (sample app)', (database) => {
         const third = (await refresh(sample, second.refreshToken).expect(200)).body as Pair;
         const sid = sidOf(cat.accessToken);
         const r0 = await refreshRowOf(sample.app, cat.refreshToken);
+        // Inside the window it would get the live end of the chain (third): see the grace tests.
+        await backdateSpend(sample.app, cat.refreshToken, 6_000);
 
         await refresh(sample, cat.refreshToken).expect(401);
 

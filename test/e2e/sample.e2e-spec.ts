@@ -4,6 +4,7 @@ import { CHALLENGE, MISSING } from '../support/http.js';
 import { testLogs } from '../support/logs.js';
 import { login, registerAndLogin, startSample, type RunningSample } from '../support/sample-app.js';
 import { REUSE_ALARM } from '../support/sample-tokens.js';
+import { backdateSpend } from '../support/token-rows.js';
 
 // The rotation test reuses a refresh token on purpose: the sample's alarm goes off.
 testLogs.expect(REUSE_ALARM);
@@ -112,7 +113,7 @@ eachDatabase('sample app HTTP contract', (database) => {
   });
 
   describe('refresh', () => {
-    it('rotates: the new pair works; a token two generations old is reuse and kills the session', async () => {
+    it('rotates: the new pair works; a token spent before the grace window is reuse and kills the session', async () => {
       const dave = await registerAndLogin(sample.http, 'refresh.dave');
       const res = await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(200);
       expect(res.body).toEqual({
@@ -123,6 +124,7 @@ eachDatabase('sample app HTTP contract', (database) => {
       });
       await sample.http.get('/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
       const third = await sample.http.post('/auth/refresh').send({ refreshToken: res.body.refreshToken }).expect(200);
+      await backdateSpend(sample.app, dave.refreshToken, 6_000);
       await sample.http.post('/auth/refresh').send({ refreshToken: dave.refreshToken }).expect(401);
       await sample.http.get('/me').set('Authorization', `Bearer ${third.body.accessToken}`).expect(401);
       await sample.http.post('/auth/refresh').send({ refreshToken: third.body.refreshToken }).expect(401);

@@ -10,7 +10,8 @@ import { refreshRowOf } from '../support/token-rows.js';
  * The grace window hands the previous refresh token's caller the same pair again,
  * but only while that pair is the live end of the chain. One of its tokens revoked
  * on its own (an admin, RFC 7009) ends that: the replay gets nothing back and counts
- * as reuse, as outside the window.
+ * as reuse, as outside the window. The same holds for a link further down the chain
+ * (the window follows spent links to the live end).
  */
 eachDatabase('refresh grace with a revoked successor', (database) => {
   const db = database();
@@ -30,6 +31,16 @@ eachDatabase('refresh grace with a revoked successor', (database) => {
     const first = await tokens.issue('grace.sam');
     const second = await tokens.refresh(first.refreshToken);
     expect(await tokens.revoke(second.jti, 'admin')).toBe(true);
+    await expectInvalid(tokens.refresh(first.refreshToken));
+    expect(await tokens.findSession(first.sessionId)).toMatchObject({ revokeReason: 'refresh_reuse' });
+  });
+
+  it('a link further down the chain revoked: a token two generations old is refused inside the window, and the session dies', async () => {
+    const tokens = tokensOf(app);
+    const first = await tokens.issue('grace.tom');
+    const second = await tokens.refresh(first.refreshToken);
+    const third = await tokens.refresh(second.refreshToken);
+    expect(await tokens.revoke((await refreshRowOf(app, third.refreshToken)).jti, 'admin')).toBe(true);
     await expectInvalid(tokens.refresh(first.refreshToken));
     expect(await tokens.findSession(first.sessionId)).toMatchObject({ revokeReason: 'refresh_reuse' });
   });

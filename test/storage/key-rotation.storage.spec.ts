@@ -10,7 +10,7 @@ import { keyPair } from '../support/keys.js';
 import { bootProbeApp, expectOnePair, probe } from '../support/probe-app.js';
 import { raceRounds } from '../support/races.js';
 import { within } from '../support/time.js';
-import { liveRefreshRows, refreshRowOf, sha256 } from '../support/token-rows.js';
+import { backdateSpend, liveRefreshRows, refreshRowOf, sha256 } from '../support/token-rows.js';
 
 const ROUNDS = raceRounds();
 
@@ -195,8 +195,12 @@ eachDatabase('refresh tokens (service level)', (database) => {
             const next = await tokensOf(other).refresh(pair.refreshToken);
             expect(await probe(b, next.accessToken)).toBe(200);
             expect(await probe(other, next.accessToken)).toBe(200);
-            // The token the race spent, two generations old now: reuse, on the other instance.
+            // The token the race spent, two generations old now, on the other instance: inside the
+            // grace window, the live end of the chain (whichever instance's key derived each link).
             const reuseOn = other === a ? b : a;
+            expect(await tokensOf(reuseOn).refresh(first.refreshToken)).toMatchObject({ jti: next.jti });
+            // Spent before the window: reuse.
+            await backdateSpend(a, first.refreshToken, 6_000);
             await expect(tokensOf(reuseOn).refresh(first.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
             // The session dies on both guards: at once on the one that saw the reuse, within its catch-up on the other.
             for (const dead of [pairs[0], pairs[1], next]) {

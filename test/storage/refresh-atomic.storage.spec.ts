@@ -6,7 +6,7 @@ import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, expectDead, expectInvalid, expectOnePair, probe } from '../support/probe-app.js';
 import { appForSuite } from '../support/suite-app.js';
 import { within } from '../support/time.js';
-import { liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
+import { backdateSpend, liveRefreshRows, rowsOf, sha256 } from '../support/token-rows.js';
 
 /** A catch-up every second (syncInterval: 1), plus the time to run it, with room to spare on a loaded machine. */
 const SYNC_BOUND_MS = 5000;
@@ -57,7 +57,11 @@ eachDatabase('refresh tokens (service level)', (database) => {
           expect(await probe(twin!, pairs[0].accessToken)).toBe(200);
           const next = await tokensOf(twin!).refresh(pairs[0].refreshToken);
           expect(await probe(app, next.accessToken)).toBe(200);
-          // The token the race spent, two generations old now: reuse, on the app booted first.
+          // The token the race spent, two generations old now: inside the grace window, the live end
+          // of the chain, on either app; spent before the window, reuse, on the app booted first.
+          expect(await tokensOf(app).refresh(first.refreshToken)).toMatchObject({ jti: next.jti });
+          expect(await tokensOf(twin!).refresh(first.refreshToken)).toMatchObject({ jti: next.jti });
+          await backdateSpend(app, first.refreshToken, 6_000);
           await expectInvalid(tokensOf(app).refresh(first.refreshToken));
           // The whole session dies: at once at that app's own guard, and at the other's within its catch-up.
           for (const dead of [first, pairs[0], next]) await expectDead(app, dead);

@@ -12,8 +12,10 @@ import { refreshRowOf, rowsOf, sha256 } from '../support/token-rows.js';
 /**
  * README: "A spent refresh token presented again is reuse [...] A spent token replayed
  * after its own expiry still counts." Its expiry is moved into the past in the database,
- * as time would move it; the rest of the session keeps its own times, so the session
- * is live and only the expiry of the replayed token differs from a plain reuse.
+ * as time would move it (with its issue and spend, which come before it: a token
+ * spent a minute ago is long past the grace window); the rest of the session keeps
+ * its own times, so the session is live and only the expiry of the replayed token
+ * differs from a plain reuse.
  */
 async function expireRefreshToken(app: INestApplication, refreshToken: string): Promise<void> {
   const log = app.get(DataSource).getRepository(jwtRevocationEntitySet().tokenLog);
@@ -21,7 +23,11 @@ async function expireRefreshToken(app: INestApplication, refreshToken: string): 
   const expiresAt = Date.now() - 60_000;
   await log.update(
     { tokenHash: sha256(refreshToken) },
-    { expiresAt, issuedAt: Math.min(row.issuedAt, expiresAt - 1000) },
+    {
+      expiresAt,
+      issuedAt: Math.min(row.issuedAt, expiresAt - 1000),
+      ...(row.spentAt !== null ? { spentAt: Math.min(row.spentAt, expiresAt - 500) } : {}),
+    },
   );
   expect((await refreshRowOf(app, refreshToken)).expiresAt).toBeLessThan(Date.now());
 }

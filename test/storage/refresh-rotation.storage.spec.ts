@@ -7,7 +7,7 @@ import { decodePart } from '../support/forge.js';
 import { tokensOf } from '../support/guard-app.js';
 import { bootProbeApp, collect, expectDead, expectInvalid, probe } from '../support/probe-app.js';
 import { appForSuite } from '../support/suite-app.js';
-import { liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
+import { backdateSpend, liveRefreshRows, refreshRowOf, rowsOf } from '../support/token-rows.js';
 
 eachDatabase('refresh tokens (service level)', (database) => {
   const db = database();
@@ -78,7 +78,33 @@ eachDatabase('refresh tokens (service level)', (database) => {
       expect(await probe(app, next.accessToken)).toBe(200);
     });
 
-    it('reuse: a token two generations old revokes the whole session (newest included) even inside the grace window', async () => {
+    it('grace follows the chain: a token two or three generations old, spent within the window, gets the live end of its chain', async () => {
+      // A browser's burst queued behind a tab that refreshed twice meanwhile presents R0 after R2 was handed out.
+      const first = await tokens.issue('chain.erin');
+      const second = await tokens.refresh(first.refreshToken);
+      const third = await tokens.refresh(second.refreshToken);
+      const fromFirst = await tokens.refresh(first.refreshToken);
+      expect(fromFirst).toMatchObject({ refreshToken: third.refreshToken, jti: third.jti, sessionId: first.sessionId });
+      expect(await probe(app, fromFirst.accessToken)).toBe(200);
+      const fourth = await tokens.refresh(third.refreshToken);
+      const again = await Promise.all([tokens.refresh(first.refreshToken), tokens.refresh(second.refreshToken)]);
+      for (const pair of again) expect(pair).toMatchObject({ refreshToken: fourth.refreshToken, jti: fourth.jti });
+      // One chain, nothing revoked, no second pair written for a racer.
+      expect(await liveRefreshRows(app, first.sessionId)).toHaveLength(1);
+      expect((await rowsOf(app, first.sessionId)).filter((r) => r.revokedAt !== null)).toEqual([]);
+      expect(await rowsOf(app, first.sessionId)).toHaveLength(8);
+    });
+
+    it('grace follows at most three links: a token four generations old is reuse, inside the window or not', async () => {
+      const first = await tokens.issue('chain.frank');
+      let last = first;
+      for (let i = 0; i < 4; i++) last = await tokens.refresh(last.refreshToken);
+      await expectInvalid(tokens.refresh(first.refreshToken));
+      expect(await tokens.findSession(first.sessionId)).toMatchObject({ revokeReason: 'refresh_reuse' });
+      await expectDead(app, last);
+    });
+
+    it('reuse: a token spent before the grace window revokes the whole session (newest included), however old', async () => {
       const { events, stop } = collect(app);
       try {
         const first = await tokens.issue('reuse.carol');
@@ -86,6 +112,8 @@ eachDatabase('refresh tokens (service level)', (database) => {
         const second = await tokens.refresh(first.refreshToken);
         const third = await tokens.refresh(second.refreshToken);
         const r0 = await refreshRowOf(app, first.refreshToken);
+        // Spent 5.5 s ago: the 5 s window is over for R0, though not for R1.
+        await backdateSpend(app, first.refreshToken, 5_500);
 
         await expectInvalid(tokens.refresh(first.refreshToken));
 

@@ -15,7 +15,7 @@ import { decodePart } from '../support/forge.js';
 import { bootModule, claimsOf, entities, type ModuleApp } from '../support/module-app.js';
 import { raceRounds } from '../support/races.js';
 import { sleep } from '../support/time.js';
-import { sha256 } from '../support/token-rows.js';
+import { backdateSpend, sha256 } from '../support/token-rows.js';
 
 /**
  * The TypeORM store with a one-shot hook before and after a refresh's
@@ -210,13 +210,18 @@ eachDatabase('TokenLogService', (database) => {
       );
     });
 
-    it('in the grace window, the previous token gets the same pair again; two generations old is reuse and kills the session', async () => {
+    it('in the grace window, a spent token gets the live end of its chain again; spent before the window, it is reuse and kills the session', async () => {
       const first = await m.tokens.issue('svc-ivan');
       const second = await m.tokens.refresh(first.refreshToken);
       const again = await m.tokens.refresh(first.refreshToken);
       expect(again.refreshToken).toBe(second.refreshToken);
       expect(again.jti).toBe(second.jti);
       const third = await m.tokens.refresh(second.refreshToken);
+      // Two generations old, still within the 5 s window: the live end (third), not a second chain.
+      expect(await m.tokens.refresh(first.refreshToken)).toMatchObject({ refreshToken: third.refreshToken });
+      expect(await m.tokens.isRevoked(claimsOf(third.accessToken))).toBe(false);
+      // The same token spent 6 s ago: reuse.
+      await backdateSpend(m.app, first.refreshToken, 6_000);
       await expect(m.tokens.refresh(first.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
       expect(await m.tokens.isRevoked(claimsOf(third.accessToken))).toBe(true);
       await expect(m.tokens.refresh(third.refreshToken)).rejects.toBeInstanceOf(InvalidTokenException);
@@ -235,9 +240,10 @@ eachDatabase('TokenLogService', (database) => {
       const t = await m.tokens.issue('svc-judy');
       await m.tokens.revokeSession(t.sessionId);
       await refused(t.refreshToken);
-      // Reuse: a token two generations old.
+      // Reuse: a token spent before the grace window.
       const first = await m.tokens.issue('svc-judy');
-      await m.tokens.refresh((await m.tokens.refresh(first.refreshToken)).refreshToken);
+      await m.tokens.refresh(first.refreshToken);
+      await backdateSpend(m.app, first.refreshToken, 6_000);
       await refused(first.refreshToken);
     });
 

@@ -29,3 +29,14 @@ export async function refreshRowOf(app: INestApplication, refreshToken: string):
   if (!row) throw new Error('refresh token has no row');
   return row;
 }
+
+/**
+ * Moves a spent refresh token's spend `ms` into the past in the database, so
+ * that presenting it now is a replay that long after its spend: the grace
+ * window is passed without the test waiting it out.
+ */
+export async function backdateSpend(app: INestApplication, refreshToken: string, ms: number): Promise<void> {
+  const row = await refreshRowOf(app, refreshToken);
+  if (row.spentAt === null) throw new Error('refresh token is not spent');
+  await tokenLog(app).update({ jti: row.jti }, { spentAt: row.spentAt - ms });
+}

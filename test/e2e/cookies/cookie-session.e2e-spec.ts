@@ -16,6 +16,7 @@ import { bearer, expect401, INVALID, MISSING } from '../../support/http.js';
 import { appForSuite } from '../../support/suite-app.js';
 import { eachAdapter } from '../../support/test-app.js';
 import { earlyInASecond, sleep } from '../../support/time.js';
+import { backdateSpend } from '../../support/token-rows.js';
 
 /** The clearing header of the access cookie, as the guard sends it with a 401. */
 const CLEAR_ACCESS = `${ACCESS}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax`;
@@ -124,7 +125,7 @@ eachAdapter('cookie mode: a session in cookies', (adapter) => {
         .set(cookieHeader({ [REFRESH]: 'x'.repeat(43) }));
       expect(unknown.status).toBe(401);
       expect(setCookiesOf(unknown)).toEqual([]);
-      // Two generations old: reuse, the session dies; still nothing cleared (a racing winner's cookies may be newer).
+      // Spent before the grace window: reuse, the session dies; still nothing cleared (a racing winner's cookies may be newer).
       const first = await loginCookies(running, 'ann');
       const second = await running.http
         .post('/auth/refresh')
@@ -136,6 +137,7 @@ eachAdapter('cookie mode: a session in cookies', (adapter) => {
         .set(SAME_ORIGIN)
         .set(cookieHeader({ [REFRESH]: setCookie(second, REFRESH).value }))
         .expect(200);
+      await backdateSpend(running.app, first.refresh, 6_000);
       const reused = await running.http
         .post('/auth/refresh')
         .set(SAME_ORIGIN)
