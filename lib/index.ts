@@ -13,6 +13,7 @@ export { AccessTokenCheck } from './request/access-token-check.js';
 export { SessionCookies } from './request/session-cookies.js';
 export { AccessRenewal, type RenewedAccess } from './tokens/access-renewal.js';
 export { CsrfGuard } from './request/csrf.guard.js';
+export { clientOf } from './request/request-client.js';
 export {
   AllowCrossSite,
   CurrentSubject,
@@ -37,6 +38,13 @@ export type { SyncStatus } from './propagation/revocation-sync.js';
 export type { RedisClientLike } from './propagation/redis.bus.js';
 export type { PropagationMode } from './propagation/revocation-bus.interface.js';
 export type { RevocationEvent } from './interfaces/revocation-event.interface.js';
+export {
+  SECURITY_EVENT_TYPES,
+  type SecurityClient,
+  type SecurityEvent,
+  type SecurityEventPage,
+  type SecurityEventType,
+} from './interfaces/security-event.interface.js';
 
 // Observability: OpenTelemetry metric names (the app brings @opentelemetry/api and an SDK)
 export { METRIC_NAMES, type RefusalCause, type SweepOutcome } from './telemetry/jwt-revocation.metrics.js';

@@ -19,4 +19,5 @@ export const DEFAULT_TABLE_NAMES = {
   session: 'jwt_session',
   subjectState: 'jwt_subject_state',
   revocationEvent: 'jwt_revocation_event',
+  securityEvent: 'jwt_security_event',
 } as const;

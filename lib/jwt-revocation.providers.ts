@@ -33,6 +33,8 @@ import { AccessRenewal } from './tokens/access-renewal.js';
 import { RefreshRotation } from './tokens/refresh-rotation.js';
 import { SessionLifetime } from './tokens/session-lifetime.js';
 import { SessionList } from './tokens/session-list.js';
+import { KeyRetirement } from './audit/key-retirement.js';
+import { SecurityEventList } from './audit/security-event-list.js';
 import { TokenRevoker } from './revocation/token-revoker.js';
 import { PresentedTokens } from './oauth/presented-tokens.js';
 import { TokenRevocation } from './oauth/token-revocation.js';
@@ -121,6 +123,8 @@ export function createJwtRevocationProviders(
     AccessRenewal,
     SessionLifetime,
     SessionList,
+    SecurityEventList,
+    KeyRetirement,
     TokenRevoker,
     PresentedTokens,
     TokenRevocation,

@@ -18,6 +18,7 @@ export type SweeperConfig = Pick<
   | 'archiveBatchSize'
   | 'archiveSafetyMargin'
   | 'archiveRetention'
+  | 'securityEventRetention'
   | 'clockTolerance'
   | 'accessTokenTtl'
   | 'migration'
@@ -38,6 +39,8 @@ export interface ArchiveResult {
   archived: number;
   purgedArchive: number;
   purgedSessions: number;
+  /** Security events past `securityEventRetention`, deleted. */
+  purgedSecurityEvents: number;
   batches: number;
 }
 
@@ -119,7 +122,14 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const cutoff = options.olderThan?.getTime() ?? now - this.config.archiveSafetyMargin * 1000;
     // Never past the safety margin, whatever the caller asks: a token still accepted stays in the log.
     const safeCutoff = Math.min(cutoff, now - this.config.clockTolerance * 1000);
-    const result: ArchiveResult = { ran: false, archived: 0, purgedArchive: 0, purgedSessions: 0, batches: 0 };
+    const result: ArchiveResult = {
+      ran: false,
+      archived: 0,
+      purgedArchive: 0,
+      purgedSessions: 0,
+      purgedSecurityEvents: 0,
+      batches: 0,
+    };
     const done = await this.store.sweep(async (batches) => {
       result.ran = true;
       const drain = async (step: () => Promise<number>, add: (n: number) => void) => {
@@ -151,6 +161,15 @@ export class ArchiveSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         await drain(
           () => batches.purgeArchive(before, batchSize),
           (n) => (result.purgedArchive += n),
+        );
+      }
+      // A store that keeps no security events has no purge for them either.
+      if (this.config.securityEventRetention !== undefined && batches.purgeSecurityEvents) {
+        const purge = batches.purgeSecurityEvents.bind(batches);
+        const before = now - this.config.securityEventRetention * 1000;
+        await drain(
+          () => purge(before, batchSize),
+          (n) => (result.purgedSecurityEvents += n),
         );
       }
       return result;

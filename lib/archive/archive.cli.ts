@@ -28,13 +28,14 @@ async function main(): Promise<number> {
       'safety-margin': { type: 'string' },
       retention: { type: 'string' },
       'table-prefix': { type: 'string' },
+      'security-event-retention': { type: 'string' },
       'access-token-ttl': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
     console.log(
-      'DATABASE_URL=... jwt-revocation-archive [--batch-size N] [--safety-margin S] [--retention S] [--table-prefix P]',
+      'DATABASE_URL=... jwt-revocation-archive [--batch-size N] [--safety-margin S] [--retention S] [--security-event-retention S] [--table-prefix P]',
     );
     return 0;
   }
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
         session: `${prefix}session`,
         subjectState: `${prefix}subject_state`,
         revocationEvent: `${prefix}revocation_event`,
+        securityEvent: `${prefix}security_event`,
       }
     : {};
   const config = {
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
     archiveBatchSize: whole('batch-size', values['batch-size'], defaults.archiveBatchSize)!,
     archiveSafetyMargin: whole('safety-margin', values['safety-margin'], defaults.archiveSafetyMargin)!,
     archiveRetention: whole('retention', values.retention, undefined),
+    securityEventRetention: whole('security-event-retention', values['security-event-retention'], undefined),
     // Revocation events are kept this long (plus margins): give the app's own value.
     accessTokenTtl: whole('access-token-ttl', values['access-token-ttl'], defaults.accessTokenTtl)!,
   };
@@ -85,7 +88,7 @@ async function main(): Promise<number> {
     }
     const seconds = (Date.now() - started) / 1000;
     console.log(
-      `archive: done in ${seconds.toFixed(1)} s: ${result.archived} moved, ${result.purgedSessions} sessions dropped, ${result.purgedArchive} archive rows purged`,
+      `archive: done in ${seconds.toFixed(1)} s: ${result.archived} moved, ${result.purgedSessions} sessions dropped, ${result.purgedArchive} archive rows purged, ${result.purgedSecurityEvents} security events purged`,
     );
     return 0;
   } finally {

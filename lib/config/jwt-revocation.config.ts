@@ -124,6 +124,8 @@ export class JwtRevocationConfig extends JwtRevocationDefaults {
       );
     }
     if (this.archiveRetention !== undefined) positiveInteger('archiveRetention', this.archiveRetention);
+    if (this.securityEventRetention !== undefined)
+      positiveInteger('securityEventRetention', this.securityEventRetention);
     if (this.sessionMaxLifetime !== undefined) positiveInteger('sessionMaxLifetime', this.sessionMaxLifetime);
     if (this.sessionIdleTimeout !== undefined) positiveInteger('sessionIdleTimeout', this.sessionIdleTimeout);
     positiveInteger('maxSessionsPerSubject', this.maxSessionsPerSubject, false, 'sessions');

@@ -27,4 +27,5 @@ export class JwtRevocationDefaults {
   archiveBatchSize = 1000;
   archiveSafetyMargin = 60;
   archiveRetention: number | undefined = undefined;
+  securityEventRetention: number | undefined = undefined;
 }

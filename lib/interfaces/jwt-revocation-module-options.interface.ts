@@ -183,6 +183,12 @@ export interface JwtRevocationModuleOptions {
   /** Seconds after expiry after which archive rows are deleted. Default: kept forever. */
   archiveRetention?: number;
   /**
+   * Seconds after which security events (the audit trail of revocations and
+   * key retirements, `TokenLogService.securityEvents()`) are deleted by the
+   * archive sweep. Default: kept forever.
+   */
+  securityEventRetention?: number;
+  /**
    * Accept the app's existing JWTs (no `jti`, `sid`, `ver`, `typ: at+jwt`)
    * until `acceptUntil`. Off by default.
    */
@@ -206,6 +212,7 @@ export interface JwtRevocationTableNames {
   session: string;
   subjectState: string;
   revocationEvent: string;
+  securityEvent: string;
 }
 
 /**

@@ -10,6 +10,7 @@ import { concatMap, type Observable } from 'rxjs';
 import { LOGOUT_KEY } from '../jwt-revocation.constants.js';
 import { TokenLogService } from '../tokens/token-log.service.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
+import { clientOf } from './request-client.js';
 import { SessionCookies } from './session-cookies.js';
 
 export type LogoutScope = 'session' | 'all';
@@ -37,7 +38,7 @@ export class LogoutInterceptor implements NestInterceptor {
     }
     return next.handle().pipe(
       concatMap(async (body) => {
-        await this.tokens.logout(token, scope);
+        await this.tokens.logout(token, scope, clientOf(context.switchToHttp().getRequest()));
         // Cookie mode: the browser drops both cookies with this answer (the tokens in them are dead now).
         this.cookies.clearAfterLogout(context.switchToHttp().getResponse());
         return body;

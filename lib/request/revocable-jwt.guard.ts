@@ -7,12 +7,8 @@ import { RETRY_AFTER_SECONDS } from '../errors/stale-state.exception.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { AccessRenewal } from '../tokens/access-renewal.js';
 import { AccessTokenCheck, TokenNotAccepted } from './access-token-check.js';
+import { clientOf } from './request-client.js';
 import { SessionCookies } from './session-cookies.js';
-
-interface RequestLike {
-  ip?: unknown;
-  headers?: Record<string, string | string[] | undefined>;
-}
 
 interface ResponseLike {
   setHeader?: (name: string, value: string) => unknown;
@@ -89,12 +85,7 @@ export class RevocableJwtGuard extends AuthGuard(JWT_REVOCATION_STRATEGY) {
   protected async renew(token: VerifiedToken, request: unknown, context: ExecutionContext): Promise<void> {
     const response = context.switchToHttp().getResponse<ResponseLike | undefined>();
     if (typeof response?.setHeader !== 'function' && typeof response?.header !== 'function') return;
-    const { ip, headers } = request as RequestLike;
-    const agent = headers?.['user-agent'];
-    const renewed = await this.renewal.renew(token, {
-      userAgent: typeof agent === 'string' ? agent : undefined,
-      ip: typeof ip === 'string' ? ip : undefined,
-    });
+    const renewed = await this.renewal.renew(token, clientOf(request));
     if (renewed === null) return;
     // A credential in the answer: no cache may keep it for another client.
     setHeader(response, 'Cache-Control', 'no-store');

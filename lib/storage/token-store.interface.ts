@@ -1,5 +1,6 @@
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
+import type { SecurityEvent } from '../interfaces/security-event.interface.js';
 import type { SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 import type {
   NewSession,
@@ -15,6 +16,9 @@ import type {
   SessionPageQuery,
   SweepBatches,
   HistoryQuery,
+  EventClient,
+  NewSecurityEvent,
+  SecurityEventQuery,
 } from './token-store.types.js';
 
 export type * from './token-store.types.js';
@@ -31,6 +35,13 @@ function* pagesOf<T>(rows: T[], pageSize: number): Generator<T[]> {
  * revoke writes its rows and its event(s) in that transaction, and returns the
  * events for this instance to apply and publish. A revoke never rewrites an
  * earlier one: a row revoked already keeps its first time and reason.
+ *
+ * The audit trail: a revoke that changes something also records a security
+ * event per token, session or subject it revoked (with the `client` given),
+ * in the same transaction. A store written before the trail existed still
+ * compiles (the `client` argument is optional, `listSecurityEvents` and
+ * `recordSecurityEvent` have refusing defaults); it keeps no trail, and the
+ * module says so at bootstrap.
  *
  * Times are epoch ms, given by the caller (`now`), never read from a clock.
  * `tokenStoreContract` (`nestjs-jwt-revocation/testing`) is what a store must
@@ -76,16 +87,31 @@ export abstract class TokenStore {
   /** A refresh token's row in the log by the hash of the token, spent or not. */
   abstract findRefreshToken(tokenHash: string): Promise<TokenRecord | null>;
   /** Marks one token revoked (idempotent). Null when the jti is unknown (not in the log). */
-  abstract revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null>;
+  abstract revokeToken(
+    jti: string,
+    reason: RevokeReason,
+    now: number,
+    client?: EventClient,
+  ): Promise<RevokedToken | null>;
   /** Marks a session and all its tokens revoked (idempotent): one session event when it was live. Null when the session is unknown. */
-  abstract revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null>;
+  abstract revokeSession(
+    sessionId: string,
+    reason: RevokeReason,
+    now: number,
+    client?: EventClient,
+  ): Promise<RevokedSession | null>;
   /**
    * Revokes the session of a token the log may not know, writing a revoked
    * session row for it (expiring with the token) when there is none, so every
    * instance (and the next boot) refuses it; a session the log knows is
    * revoked as `revokeSession` does. Null event: it was revoked already.
    */
-  abstract revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null>;
+  abstract revokePresented(
+    token: PresentedToken,
+    reason: RevokeReason,
+    now: number,
+    client?: EventClient,
+  ): Promise<RevocationEvent | null>;
   /**
    * Raises the subject's token version and epoch by one (a subject never seen
    * starts at 0), marks its live sessions and unexpired tokens revoked, and
@@ -96,6 +122,7 @@ export abstract class TokenStore {
     subject: string,
     reason: RevokeReason,
     now: number,
+    client?: EventClient,
   ): Promise<{ version: number; event: RevocationEvent }>;
   /** Raises the subject's epoch (not its token version) and revokes every live session of it but one, tokens and all; one event per session it revoked. */
   abstract revokeOtherSessions(
@@ -103,7 +130,20 @@ export abstract class TokenStore {
     keepSessionId: string,
     reason: RevokeReason,
     now: number,
+    client?: EventClient,
   ): Promise<RevocationEvent[]>;
+  /**
+   * Security events, newest first (see `SecurityEventQuery`). This default
+   * throws: a store that overrides it keeps the trail (its revokes record
+   * their events, and `recordSecurityEvent` works).
+   */
+  async listSecurityEvents(_query: SecurityEventQuery): Promise<SecurityEvent[]> {
+    throw new Error(`${this.constructor.name} keeps no security events: it does not override listSecurityEvents`);
+  }
+  /** Records an event no revoke writes (a key retired). This default throws, as `listSecurityEvents`'s. */
+  async recordSecurityEvent(_event: NewSecurityEvent): Promise<void> {
+    throw new Error(`${this.constructor.name} keeps no security events: it does not override recordSecurityEvent`);
+  }
   /** Events whose `at` is after `since` (epoch ms, strictly), in sequence order (the order written, not `at`'s): an instance's catch-up. */
   abstract loadEvents(since: number): Promise<RevocationEvent[]>;
   /** What must be in memory at boot: revocations that can still matter at `now`. */

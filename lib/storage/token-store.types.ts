@@ -1,4 +1,5 @@
 import type { RevocationEvent } from '../interfaces/revocation-event.interface.js';
+import type { SecurityEvent } from '../interfaces/security-event.interface.js';
 import type { SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 
 /* What goes in and out of `TokenStore`'s calls (see token-store.interface.ts). */
@@ -13,7 +14,9 @@ export interface NewSession {
   /**
    * Live sessions (unrevoked, expiring after `session.createdAt`) the subject
    * may hold with this one; the oldest beyond it are revoked (`session_limit`),
-   * tokens and all, each with a session event in `evicted`.
+   * tokens and all, each with a session event in `evicted` and a security
+   * event (`session_limit`) naming this session's user agent and IP as the
+   * client.
    */
   maxSessions: number;
 }
@@ -150,6 +153,12 @@ export interface SweepBatches {
   purgeSessions(cutoff: number, limit: number): Promise<number>;
   /** Deletes up to `limit` revocation events older than `before`: no instance needs them to catch up. */
   purgeEvents(before: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` security events older than `before`
+   * (`securityEventRetention`). Optional: a store that keeps no security
+   * events leaves it out.
+   */
+  purgeSecurityEvents?(before: number, limit: number): Promise<number>;
 }
 
 /** A question for `findHistory`: rows of the log and the archive together. */
@@ -159,5 +168,23 @@ export interface HistoryQuery {
   /** Tokens that were valid at this time (epoch ms): issued at or before it, expiring after it, not revoked at or before it. */
   validAt?: number;
   /** Most rows returned. */
+  limit: number;
+}
+
+/** The client behind a revocation, as its security event records it: the user agent clipped to 512 characters, the IP to 64. */
+export interface EventClient {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A security event before the store numbers it. */
+export type NewSecurityEvent = Omit<SecurityEvent, 'seq'>;
+
+/** A page of security events for `listSecurityEvents`, newest (highest `seq`) first. */
+export interface SecurityEventQuery {
+  /** One subject's events; undefined for every event, key retirements included. */
+  subject: string | undefined;
+  /** Events with a lower `seq` only: the last one of the previous page. Null: from the newest. */
+  before: number | null;
   limit: number;
 }

@@ -18,6 +18,8 @@ const TIMED: ReadonlySet<string> = new Set([
   'revokePresented',
   'revokeSubject',
   'revokeOtherSessions',
+  'listSecurityEvents',
+  'recordSecurityEvent',
   'loadEvents',
   'loadRevocations',
   'loadActiveAccessTokens',

@@ -132,13 +132,17 @@ export class JwtRevocationMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   /** An archive sweep's outcome, and the rows it moved, purged and dropped. */
-  swept(outcome: SweepOutcome, rows?: { archived: number; purgedArchive: number; purgedSessions: number }): void {
+  swept(
+    outcome: SweepOutcome,
+    rows?: { archived: number; purgedArchive: number; purgedSessions: number; purgedSecurityEvents: number },
+  ): void {
     this.sweeps.add(1, { 'jwt_revocation.sweep.outcome': outcome });
     const actions: Array<[string, number]> = rows
       ? [
           ['archived', rows.archived],
           ['purged', rows.purgedArchive],
           ['session_dropped', rows.purgedSessions],
+          ['security_event_purged', rows.purgedSecurityEvents],
         ]
       : [];
     for (const [action, count] of actions)

@@ -9,6 +9,7 @@ import { historyCases } from './contract/history.contract.js';
 import { renewalCases } from './contract/renewal.contract.js';
 import { revocationCases } from './contract/revocation.contract.js';
 import { rotationCases } from './contract/rotation.contract.js';
+import { securityEventCases } from './contract/security-events.contract.js';
 import { sessionCases } from './contract/sessions.contract.js';
 import { sweepCases } from './contract/sweep.contract.js';
 
@@ -29,7 +30,7 @@ export type {
  * It registers its cases with the functions you pass, so it runs under Jest,
  * Vitest or node:test (with an expect-compatible `expect`). `makeStore` is
  * called once per topic (sessions, rotation, renewal, revocation, events,
- * sweep, history) and must give a store holding nothing yet; `close` ends it.
+ * sweep, history, security events) and must give a store holding nothing yet; `close` ends it.
  * Times are arguments of the store's methods, never the wall clock: the
  * cases move time forward by passing later times.
  *
@@ -55,5 +56,6 @@ export function tokenStoreContract(
     topic(t, makeStore, options, 'events and boot loads', eventCases);
     topic(t, makeStore, options, 'sweep', sweepCases);
     topic(t, makeStore, options, 'history', historyCases);
+    topic(t, makeStore, options, 'security events', securityEventCases);
   });
 }

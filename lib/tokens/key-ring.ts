@@ -53,9 +53,14 @@ export class KeyRing {
 
   /** Stops accepting tokens signed with this key. The current key cannot be retired. */
   retire(kid: string): boolean {
+    this.assertRetirable(kid);
+    return this.keys.delete(kid);
+  }
+
+  /** Throws for the current key: it signs new tokens. */
+  assertRetirable(kid: string): void {
     if (kid === this.currentKey.kid)
       throw new Error(`key "${kid}" signs new tokens: make another key current before retiring it`);
-    return this.keys.delete(kid);
   }
 
   /** Makes a configured, not retired key the one that signs new tokens. */

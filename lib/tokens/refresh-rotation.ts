@@ -57,7 +57,9 @@ export class RefreshRotation {
     let pending: { access: NewTokenRow; refresh: NewTokenRow; token: string } | undefined;
     // The idle timeout counts requests through the guard too: write this instance's last-seen times first.
     if (sessionIdleTimeout !== undefined) await this.activity.flush();
-    const stamp = this.fingerprints.enabled ? await this.fingerprintFor(hashRefreshToken(refreshToken)) : undefined;
+    const stamp = this.fingerprints.enabled
+      ? await this.fingerprintFor(hashRefreshToken(refreshToken), context)
+      : undefined;
     const result = await stored(
       this.store.rotate({
         tokenHash: hashRefreshToken(refreshToken),
@@ -107,7 +109,7 @@ export class RefreshRotation {
       return this.issuer.handOut(access, result.subjectVersion, token, refresh.expiresAt);
     }
     if (result.outcome === 'spent')
-      return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now);
+      return this.replayOrRevoke(refreshToken, result.presented, result.successors, result.session, now, context);
     throw new InvalidTokenException('Invalid refresh token');
   }
 
@@ -120,13 +122,13 @@ export class RefreshRotation {
    * revoked is left to `rotate()`, whose answer (reuse detection included)
    * stays the same.
    */
-  private async fingerprintFor(tokenHash: string): Promise<string | undefined> {
+  private async fingerprintFor(tokenHash: string, context: IssueContext): Promise<string | undefined> {
     const row = await stored(this.store.findRefreshToken(tokenHash));
     if (!row || row.spentAt !== null || row.revokedAt !== null) return undefined;
     const current = await this.fingerprints.current(row.subject);
     const carried = row.claims?.[FINGERPRINT_CLAIM];
     if (current === null || (typeof carried === 'string' && !current.accepted.has(carried))) {
-      await this.revoker.revokeSession(row.sessionId, 'password_change');
+      await this.revoker.revokeSession(row.sessionId, 'password_change', context);
       throw new InvalidTokenException('Invalid refresh token');
     }
     return current.stamp;
@@ -150,6 +152,7 @@ export class RefreshRotation {
     successors: TokenRecord[],
     session: SessionRecord | null,
     now: number,
+    context: IssueContext,
   ): Promise<IssuedTokens> {
     const inGrace =
       presented.spentAt !== null &&
@@ -163,7 +166,7 @@ export class RefreshRotation {
     if (
       session &&
       session.revokedAt === null &&
-      (await this.revoker.revokeSession(presented.sessionId, 'refresh_reuse'))
+      (await this.revoker.revokeSession(presented.sessionId, 'refresh_reuse', context))
     ) {
       this.events.emit({
         type: 'reuse_detected',

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ArchiveSweeper, type ArchiveOptions, type ArchiveResult } from '../archive/archive-sweeper.js';
+import { KeyRetirement } from '../audit/key-retirement.js';
+import { SecurityEventList } from '../audit/security-event-list.js';
 import type { IntrospectionResponse, IssueContext, IssuedTokens } from '../interfaces/issued-tokens.interface.js';
 import type { RevokeReason } from '../interfaces/revoke-reason.type.js';
+import type { SecurityClient, SecurityEventPage } from '../interfaces/security-event.interface.js';
 import type { SessionPage, SessionRecord, TokenRecord } from '../interfaces/token-record.interface.js';
 import type { VerifiedToken } from '../interfaces/verified-token.interface.js';
 import { TokenIntrospection } from '../oauth/token-introspection.js';
@@ -19,10 +22,14 @@ import { assertSubject } from './token-input.js';
  * The app's handle on tokens: issue, refresh, revoke, look up. A facade:
  * each call is one line into the piece that does it (TokenIssuer,
  * RefreshRotation, TokenRevoker, the OAuth endpoints, SessionList,
- * ArchiveSweeper). Every write reaches the database before the call
+ * ArchiveSweeper, the audit trail). Every write reaches the database before the call
  * returns; the in-memory revocation state is updated right after, so the
  * next request on this instance already sees it. A database failure is a
  * 503, never a 500 and never a false success.
+ *
+ * The revoking calls take the client of the request behind them (`{ ip,
+ * userAgent }`, optional): the security event each revocation records
+ * names it ("signed out from Firefox on 203.0.113.7").
  */
 @Injectable()
 export class TokenLogService {
@@ -36,6 +43,8 @@ export class TokenLogService {
     private readonly introspection: TokenIntrospection,
     private readonly sessions: SessionList,
     private readonly sweeper: ArchiveSweeper,
+    private readonly securityEventList: SecurityEventList,
+    private readonly keyRetirement: KeyRetirement,
   ) {}
 
   /**
@@ -62,28 +71,34 @@ export class TokenLogService {
 
   /**
    * Exchanges a refresh token for a new pair in the same session; the old one
-   * is spent. Within `refreshReuseGrace` seconds, the immediately previous
-   * token gets the same new pair again (a retry, or two tabs at once). Any
-   * other spent token is reuse: the whole session is revoked. Throws a 401
-   * (`InvalidTokenException`) for every token that yields no pair.
+   * is spent. Within `refreshReuseGrace` seconds of its spend, a spent token
+   * gets the pair at the live end of its chain again, up to three links on
+   * (a retry, two tabs at once, a request held back while another tab
+   * refreshed). Any other spent token is reuse: the whole session is
+   * revoked. Throws a 401 (`InvalidTokenException`) for every token that
+   * yields no pair.
    */
   refresh(refreshToken: string, context: IssueContext = {}): Promise<IssuedTokens> {
     return this.rotation.refresh(refreshToken, context);
   }
 
   /** Revokes one token by jti or by the token itself. Idempotent; false when the token is unknown. */
-  revoke(jtiOrToken: string, reason: RevokeReason = 'logout'): Promise<boolean> {
-    return this.revoker.revoke(jtiOrToken, reason);
+  revoke(jtiOrToken: string, reason: RevokeReason = 'logout', client?: SecurityClient): Promise<boolean> {
+    return this.revoker.revoke(jtiOrToken, reason, client);
   }
 
   /** Revokes a session: its access and refresh tokens. Idempotent; false when the session is unknown. */
-  async revokeSession(sessionId: string, reason: RevokeReason = 'session_revoked'): Promise<boolean> {
-    return (await this.revoker.revokeSession(sessionId, reason)) !== null;
+  async revokeSession(
+    sessionId: string,
+    reason: RevokeReason = 'session_revoked',
+    client?: SecurityClient,
+  ): Promise<boolean> {
+    return (await this.revoker.revokeSession(sessionId, reason, client)) !== null;
   }
 
   /** Every token of the subject issued before this call is dead; one issued after it works. */
-  revokeAllForSubject(subject: string, reason: RevokeReason = 'logout_all'): Promise<void> {
-    return this.revoker.revokeAllForSubject(subject, reason);
+  revokeAllForSubject(subject: string, reason: RevokeReason = 'logout_all', client?: SecurityClient): Promise<void> {
+    return this.revoker.revokeAllForSubject(subject, reason, client);
   }
 
   /** Revokes every live session of the subject except one (say, after a password change). Returns how many. */
@@ -91,8 +106,9 @@ export class TokenLogService {
     subject: string,
     keepSessionId: string,
     reason: RevokeReason = 'password_change',
+    client?: SecurityClient,
   ): Promise<number> {
-    return this.revoker.revokeOtherSessions(subject, keepSessionId, reason);
+    return this.revoker.revokeOtherSessions(subject, keepSessionId, reason, client);
   }
 
   /**
@@ -102,8 +118,8 @@ export class TokenLogService {
    * token signed elsewhere with a key of the ring): its session is written
    * as revoked.
    */
-  logout(token: VerifiedToken, scope: 'session' | 'all' = 'session'): Promise<void> {
-    return this.revoker.logout(token, scope);
+  logout(token: VerifiedToken, scope: 'session' | 'all' = 'session', client?: SecurityClient): Promise<void> {
+    return this.revoker.logout(token, scope, client);
   }
 
   /**
@@ -113,8 +129,8 @@ export class TokenLogService {
    * subject than `owner` (when given), which is left alone: the answer
    * reveals nothing. The hint only orders the look-ups.
    */
-  revokeToken(token: unknown, hint?: unknown, owner?: { subject: string }): Promise<void> {
-    return this.revocation.revokeToken(token, hint, owner);
+  revokeToken(token: unknown, hint?: unknown, owner?: { subject: string }, client?: SecurityClient): Promise<void> {
+    return this.revocation.revokeToken(token, hint, owner, client);
   }
 
   /**
@@ -132,6 +148,27 @@ export class TokenLogService {
    */
   listSessions(subject: string, page: { limit?: number; cursor?: string } = {}): Promise<SessionPage> {
     return this.sessions.page(subject, page);
+  }
+
+  /**
+   * The audit trail, newest first, a page at a time: a subject's security
+   * events (every revocation of its tokens, sessions or of the subject, with
+   * the reason and the client behind it), or every event, key retirements
+   * included, when no subject is given. `limit` (default 20, at most 100)
+   * per page, `cursor` from the previous page's `next`; a cursor that is not
+   * one of ours is a 400.
+   */
+  securityEvents(query: { subject?: string; limit?: number; cursor?: string } = {}): Promise<SecurityEventPage> {
+    return this.securityEventList.page(query);
+  }
+
+  /**
+   * Takes a signing key out of the ring on this instance (see
+   * `KeyRing.retire`), after recording a `key_retired` security event.
+   * False when no live key has that kid; throws for the current key.
+   */
+  retireKey(kid: string, client?: SecurityClient): Promise<boolean> {
+    return this.keyRetirement.retire(kid, client);
   }
 
   findToken(jti: string): Promise<TokenRecord | null> {

@@ -17,6 +17,7 @@ const TABLES = [
   'jwt_session',
   'jwt_subject_state',
   'jwt_revocation_event',
+  'jwt_security_event',
   'sample_user',
 ];
 

@@ -1,11 +1,14 @@
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
+import type { SecurityEvent } from '../../interfaces/security-event.interface.js';
 import type {
   ArchivedTokenRecord,
   SessionRecord,
   SubjectStateRecord,
   TokenRecord,
 } from '../../interfaces/token-record.interface.js';
+import { sessionEvent } from '../security-events.js';
+import type { EventClient, NewSecurityEvent } from '../token-store.types.js';
 
 /** Copies in and out: a caller changing a record it was given never changes the store. */
 export const copy = <T>(value: T): T => structuredClone(value);
@@ -36,6 +39,9 @@ export class InMemoryTables {
   /** In `seq` order. */
   events: RevocationEvent[] = [];
   private lastSeq = 0;
+  /** The audit trail, in `seq` order. */
+  securityEvents: SecurityEvent[] = [];
+  private lastSecuritySeq = 0;
 
   /** The subject's state, created for a subject never seen. */
   subjectState(subject: string): SubjectStateRecord {
@@ -117,11 +123,22 @@ export class InMemoryTables {
     return changed;
   }
 
-  /** Revokes sessions, one event each. */
-  revokeSessions(sessions: SessionRecord[], reason: RevokeReason, now: number): RevocationEvent[] {
+  /** Revokes live sessions, one revocation event and one security event each. */
+  revokeSessions(sessions: SessionRecord[], reason: RevokeReason, now: number, client: EventClient): RevocationEvent[] {
     return sessions.map((session) => {
       this.revokeSession(session, reason, now);
-      return this.record('session', session.sessionId, 0, now);
+      return this.sessionRevoked(session, reason, now, client);
     });
+  }
+
+  /** Records a session this call revoked: its security event, and the revocation event it returns. */
+  sessionRevoked(session: SessionRecord, reason: RevokeReason, now: number, client: EventClient): RevocationEvent {
+    this.recordSecurity(sessionEvent(session.subject, session.sessionId, reason, now, client));
+    return this.record('session', session.sessionId, 0, now);
+  }
+
+  /** Appends a security event with the next sequence number. */
+  recordSecurity(event: NewSecurityEvent): void {
+    this.securityEvents.push({ ...event, seq: ++this.lastSecuritySeq });
   }
 }

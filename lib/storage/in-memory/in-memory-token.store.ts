@@ -1,9 +1,13 @@
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
+import type { SecurityEvent } from '../../interfaces/security-event.interface.js';
 import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
 import {
   TokenStore,
   type CreatedSession,
+  type EventClient,
+  type NewSecurityEvent,
+  type SecurityEventQuery,
   type HistoryQuery,
   type NewSession,
   type PresentedToken,
@@ -17,6 +21,8 @@ import {
   type SessionPageQuery,
   type SweepBatches,
 } from '../token-store.interface.js';
+import { NO_CLIENT, subjectEvent, tokenEvent } from '../security-events.js';
+import { sweepBatches } from './in-memory-sweep.js';
 import { InMemoryTables, copy, newestIssuedFirst, oldestFirst } from './in-memory-tables.js';
 
 /**
@@ -46,6 +52,7 @@ export class InMemoryTokenStore extends TokenStore {
       live.slice(0, Math.max(0, live.length - (maxSessions - 1))),
       'session_limit',
       session.createdAt,
+      { ip: session.ip, userAgent: session.userAgent },
     );
     this.db.sessions.set(session.sessionId, copy(session));
     this.db.insert(tokens, state.tokenVersion);
@@ -124,24 +131,40 @@ export class InMemoryTokenStore extends TokenStore {
     return row ? copy(row) : null;
   }
 
-  async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
+  async revokeToken(
+    jti: string,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevokedToken | null> {
     const row = this.db.tokens.get(jti);
     if (!row) return null;
     const changed = this.db.revoke(row, reason, now);
+    if (changed) this.db.recordSecurity(tokenEvent(row, reason, now, client));
     // Refresh tokens are checked in the store: other instances need no event for them.
     const event = changed && row.tokenType === 'access' ? this.db.record('token', jti, row.expiresAt, now) : null;
     const { subject, sessionId, tokenType, expiresAt } = row;
     return { jti, subject, sessionId, tokenType, expiresAt, changed, event };
   }
 
-  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+  async revokeSession(
+    sessionId: string,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevokedSession | null> {
     const session = this.db.sessions.get(sessionId);
     if (!session) return null;
     const changed = this.db.revokeSession(session, reason, now);
-    return { session: copy(session), event: changed ? this.db.record('session', sessionId, 0, now) : null };
+    return { session: copy(session), event: changed ? this.db.sessionRevoked(session, reason, now, client) : null };
   }
 
-  async revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null> {
+  async revokePresented(
+    token: PresentedToken,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevocationEvent | null> {
     let session = this.db.sessions.get(token.sessionId);
     if (!session) {
       const { sessionId, subject, issuedAt: createdAt, expiresAt } = token;
@@ -158,13 +181,14 @@ export class InMemoryTokenStore extends TokenStore {
       };
       this.db.sessions.set(sessionId, session);
     }
-    return this.db.revokeSession(session, reason, now) ? this.db.record('session', token.sessionId, 0, now) : null;
+    return this.db.revokeSession(session, reason, now) ? this.db.sessionRevoked(session, reason, now, client) : null;
   }
 
   async revokeSubject(
     subject: string,
     reason: RevokeReason,
     now: number,
+    client: EventClient = NO_CLIENT,
   ): Promise<{ version: number; event: RevocationEvent }> {
     const state = this.db.subjectState(subject);
     state.tokenVersion++;
@@ -174,6 +198,7 @@ export class InMemoryTokenStore extends TokenStore {
     for (const token of this.db.tokens.values()) {
       if (token.subject === subject && token.expiresAt > now) this.db.revoke(token, reason, now);
     }
+    this.db.recordSecurity(subjectEvent(subject, reason, now, client));
     return { version: state.tokenVersion, event: this.db.record('subject', subject, state.tokenVersion, now) };
   }
 
@@ -182,12 +207,24 @@ export class InMemoryTokenStore extends TokenStore {
     keepSessionId: string,
     reason: RevokeReason,
     now: number,
+    client: EventClient = NO_CLIENT,
   ): Promise<RevocationEvent[]> {
     this.db.subjectState(subject).epoch++;
     const others = this.db
       .sessionsOf(subject, (s) => s.revokedAt === null && s.sessionId !== keepSessionId)
       .sort(oldestFirst);
-    return this.db.revokeSessions(others, reason, now);
+    return this.db.revokeSessions(others, reason, now, client);
+  }
+
+  override async listSecurityEvents({ subject, before, limit }: SecurityEventQuery): Promise<SecurityEvent[]> {
+    const rows = this.db.securityEvents.filter(
+      (e) => (subject === undefined || e.subject === subject) && (before === null || e.seq < before),
+    );
+    return copy(rows.slice(-limit).reverse());
+  }
+
+  override async recordSecurityEvent(event: NewSecurityEvent): Promise<void> {
+    this.db.recordSecurity(copy(event));
   }
 
   async loadEvents(since: number): Promise<RevocationEvent[]> {
@@ -248,27 +285,7 @@ export class InMemoryTokenStore extends TokenStore {
     if (this.sweeping) return null;
     this.sweeping = true;
     try {
-      return await work({
-        archive: async (cutoff, now, limit) => this.archiveBatch(cutoff, now, limit),
-        purgeArchive: async (before, limit) => {
-          const due = [...this.db.archive.values()].filter((r) => r.expiresAt < before).slice(0, limit);
-          for (const row of due) this.db.archive.delete(row.jti);
-          return due.length;
-        },
-        purgeSessions: async (cutoff, limit) => {
-          // Every token of the session in the log expired before the cutoff too.
-          const over = (s: SessionRecord) =>
-            s.expiresAt < cutoff && this.db.tokensOf(s.sessionId).every((t) => t.expiresAt < cutoff);
-          const due = [...this.db.sessions.values()].filter(over).slice(0, limit);
-          for (const session of due) this.db.sessions.delete(session.sessionId);
-          return due.length;
-        },
-        purgeEvents: async (before, limit) => {
-          const due = new Set(this.db.events.filter((e) => e.at < before).slice(0, limit));
-          this.db.events = this.db.events.filter((e) => !due.has(e));
-          return due.size;
-        },
-      });
+      return await work(sweepBatches(this.db));
     } finally {
       this.sweeping = false;
     }
@@ -296,23 +313,5 @@ export class InMemoryTokenStore extends TokenStore {
   /** An access row a check may accept: unrevoked and unexpired. */
   private active(t: TokenRecord, now: number): boolean {
     return t.tokenType === 'access' && t.revokedAt === null && t.expiresAt > now;
-  }
-
-  /** Moves up to `limit` rows that expired before `cutoff`, keeping the spent refresh rows of sessions live at `now`. */
-  private archiveBatch(cutoff: number, now: number, limit: number): number {
-    const needed = (t: TokenRecord) => {
-      const session = this.db.sessions.get(t.sessionId);
-      return (
-        t.tokenType === 'refresh' &&
-        t.spentAt !== null &&
-        session !== undefined &&
-        session.revokedAt === null &&
-        session.expiresAt > now
-      );
-    };
-    const due = [...this.db.tokens.values()].filter((t) => t.expiresAt < cutoff && !needed(t));
-    const batch = due.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
-    for (const row of batch) this.db.moveToArchive(row, Math.trunc(now));
-    return batch.length;
   }
 }

@@ -2,6 +2,8 @@ import { In, IsNull, MoreThan, Not, type DataSource, type EntityManager, type Qu
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
 import type { SubjectStateRecord } from '../../interfaces/token-record.interface.js';
+import { sessionEvent } from '../security-events.js';
+import type { EventClient, NewSecurityEvent } from '../token-store.types.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 
 /** Keeps IN (...) lists well under every database's parameter limit. */
@@ -16,8 +18,9 @@ export function chunks<T>(items: T[], size = IN_CHUNK): T[][] {
 /**
  * The statements the store's transactions share, each inside the caller's
  * transaction (`em`): the subject's row (raise, read), revoking
- * sessions with their tokens, evicting past the session cap, and the event
- * row every revocation writes for the other instances.
+ * sessions with their tokens, evicting past the session cap, the event
+ * row every revocation writes for the other instances, and the security
+ * events of the audit trail.
  */
 export class RevocationRows {
   constructor(
@@ -66,7 +69,7 @@ export class RevocationRows {
   /**
    * Revokes the `excess` oldest live sessions of a subject, leaving out the
    * one being created (`except`, written already in this transaction), so
-   * the new one fits under the cap.
+   * the new one fits under the cap. The login's `client` is what evicted them.
    */
   async evictOldestSessions(
     em: EntityManager,
@@ -74,6 +77,7 @@ export class RevocationRows {
     excess: number,
     now: number,
     except: string,
+    client: EventClient,
   ): Promise<RevocationEvent[]> {
     if (excess <= 0) return [];
     const oldest = await em.find(this.entities.session, {
@@ -84,8 +88,24 @@ export class RevocationRows {
     });
     const ids = oldest.map((s) => s.sessionId);
     await this.revokeSessions(em, ids, 'session_limit', now);
+    return this.sessionsRevoked(em, subject, ids, 'session_limit', now, client);
+  }
+
+  /** The events of sessions of one subject this transaction revoked: one revocation event and one security event each. */
+  async sessionsRevoked(
+    em: EntityManager,
+    subject: string,
+    ids: string[],
+    reason: RevokeReason,
+    now: number,
+    client: EventClient,
+  ): Promise<RevocationEvent[]> {
     const events: RevocationEvent[] = [];
     for (const id of ids) events.push(await this.recordEvent(em, 'session', id, 0, now));
+    await this.recordSecurity(
+      em,
+      ids.map((sessionId) => sessionEvent(subject, sessionId, reason, now, client)),
+    );
     return events;
   }
 
@@ -118,5 +138,18 @@ export class RevocationRows {
     const event = { kind, key, value, at };
     const result = await em.insert(this.entities.revocationEvent, event);
     return { ...event, seq: Number(result.identifiers[0]?.seq) };
+  }
+
+  /** Audit-trail rows, in the caller's transaction. */
+  async recordSecurity(em: EntityManager, events: NewSecurityEvent[]): Promise<void> {
+    for (const part of chunks(events, 100)) {
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(this.entities.securityEvent)
+        .values(part)
+        .updateEntity(false) // nobody reads the seq back: no RETURNING, no reload
+        .execute();
+    }
   }
 }

@@ -11,10 +11,16 @@ import {
   type SelectQueryBuilder,
 } from 'typeorm';
 import type { ArchivedTokenRecord, SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
-import type { HistoryQuery, RevocationSnapshot, SessionPageQuery } from '../token-store.interface.js';
+import type { SecurityEvent } from '../../interfaces/security-event.interface.js';
+import type {
+  HistoryQuery,
+  RevocationSnapshot,
+  SecurityEventQuery,
+  SessionPageQuery,
+} from '../token-store.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 
-/** The TypeORM store's larger read queries: the boot loads, the allowlist look-up, session pages and history. */
+/** The TypeORM store's larger read queries: the boot loads, the allowlist look-up, session pages, history and security events. */
 export class TypeOrmReads {
   constructor(
     private readonly dataSource: DataSource,
@@ -175,6 +181,14 @@ export class TypeOrmReads {
       order: { createdAt: 'DESC', sessionId: 'DESC' },
       take: page.limit,
     });
+  }
+
+  /** A page of security events, newest first: by the subject and seq index, or the primary key alone. */
+  listSecurityEvents({ subject, before, limit }: SecurityEventQuery): Promise<SecurityEvent[]> {
+    const where: FindOptionsWhere<SecurityEvent> = {};
+    if (subject !== undefined) where.subject = subject;
+    if (before !== null) where.seq = LessThan(before);
+    return this.dataSource.manager.find(this.entities.securityEvent, { where, order: { seq: 'DESC' }, take: limit });
   }
 
   async findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>> {

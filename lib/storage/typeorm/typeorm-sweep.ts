@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { In, LessThan, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { In, LessThan, type DataSource, type EntityManager, type EntitySchema, type QueryRunner } from 'typeorm';
 import type { SweepBatches } from '../token-store.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import { runnerTransaction } from './transactions.js';
@@ -11,7 +11,8 @@ const sqliteSweeps = new Set<string>();
  * The archive sweep on a TypeORM data source: one sweeper at a time across
  * instances (a PostgreSQL advisory lock, a MariaDB named lock, SQLite's one
  * writer), batches that each copy and delete by the same keys in one
- * transaction, and the purges of old archive rows, sessions and events.
+ * transaction, and the purges of old archive rows, sessions and events
+ * (revocation events, and security events past their retention).
  */
 export class TypeOrmSweep {
   constructor(
@@ -33,7 +34,13 @@ export class TypeOrmSweep {
           purgeSessions: (cutoff, limit) =>
             runnerTransaction(this.dataSource, runner, (em) => this.purgeSessionBatch(em, cutoff, limit)),
           purgeEvents: (before, limit) =>
-            runnerTransaction(this.dataSource, runner, (em) => this.purgeEventBatch(em, before, limit)),
+            runnerTransaction(this.dataSource, runner, (em) =>
+              this.purgeEventBatch(em, this.entities.revocationEvent, before, limit),
+            ),
+          purgeSecurityEvents: (before, limit) =>
+            runnerTransaction(this.dataSource, runner, (em) =>
+              this.purgeEventBatch(em, this.entities.securityEvent, before, limit),
+            ),
         });
       } finally {
         await this.unlockSweep(runner);
@@ -126,15 +133,21 @@ export class TypeOrmSweep {
     return rows.length;
   }
 
-  private async purgeEventBatch(em: EntityManager, before: number, limit: number): Promise<number> {
-    const rows = await em.find(this.entities.revocationEvent, {
+  /** Up to `limit` of the oldest rows of an event table (revocation or security events) older than `before`. */
+  private async purgeEventBatch(
+    em: EntityManager,
+    table: EntitySchema<{ seq: number; at: number }>,
+    before: number,
+    limit: number,
+  ): Promise<number> {
+    const rows = await em.find(table, {
       where: { at: LessThan(before) },
       select: { seq: true },
       take: limit,
       order: { seq: 'ASC' },
     });
     if (rows.length === 0) return 0;
-    await em.delete(this.entities.revocationEvent, { seq: In(rows.map((row) => row.seq)) });
+    await em.delete(table, { seq: In(rows.map((row) => row.seq)) });
     return rows.length;
   }
 

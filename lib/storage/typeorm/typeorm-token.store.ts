@@ -9,10 +9,15 @@ import { rotate, withVersion } from './typeorm-rotation.js';
 import { TypeOrmSweep } from './typeorm-sweep.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
+import type { SecurityEvent } from '../../interfaces/security-event.interface.js';
 import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
+import { NO_CLIENT, subjectEvent, tokenEvent } from '../security-events.js';
 import {
   TokenStore,
   type CreatedSession,
+  type EventClient,
+  type NewSecurityEvent,
+  type SecurityEventQuery,
   type HistoryQuery,
   type NewSession,
   type PresentedToken,
@@ -64,6 +69,7 @@ export class TypeOrmTokenStore extends TokenStore {
         live - (maxSessions - 1),
         session.createdAt,
         session.sessionId,
+        { ip: session.ip, userAgent: session.userAgent },
       );
       return { created: true, subjectVersion: state.tokenVersion, evicted };
     });
@@ -100,7 +106,12 @@ export class TypeOrmTokenStore extends TokenStore {
     return this.dataSource.manager.findOne(this.entities.tokenLog, { where: { tokenHash, tokenType: 'refresh' } });
   }
 
-  async revokeToken(jti: string, reason: RevokeReason, now: number): Promise<RevokedToken | null> {
+  async revokeToken(
+    jti: string,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevokedToken | null> {
     const { tokenLog } = this.entities;
     return transaction(this.dataSource, async (em) => {
       const result = await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
@@ -111,6 +122,7 @@ export class TypeOrmTokenStore extends TokenStore {
       if (!row) return null;
       // Revoked already: no event, so a client repeating the call writes and publishes nothing.
       const changed = (result.affected ?? 0) > 0;
+      if (changed) await this.rows.recordSecurity(em, [tokenEvent(row, reason, now, client)]);
       const event =
         changed && row.tokenType === 'access'
           ? await this.rows.recordEvent(em, 'token', jti, row.expiresAt, now)
@@ -127,16 +139,28 @@ export class TypeOrmTokenStore extends TokenStore {
     });
   }
 
-  async revokeSession(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+  async revokeSession(
+    sessionId: string,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevokedSession | null> {
     return transaction(this.dataSource, async (em) => {
       const changed = await this.rows.revokeSessions(em, [sessionId], reason, now);
       const session = await em.findOneBy(this.entities.session, { sessionId });
       if (!session) return null;
-      return { session, event: changed > 0 ? await this.rows.recordEvent(em, 'session', sessionId, 0, now) : null };
+      if (changed === 0) return { session, event: null };
+      const [event] = await this.rows.sessionsRevoked(em, session.subject, [sessionId], reason, now, client);
+      return { session, event };
     });
   }
 
-  async revokePresented(token: PresentedToken, reason: RevokeReason, now: number): Promise<RevocationEvent | null> {
+  async revokePresented(
+    token: PresentedToken,
+    reason: RevokeReason,
+    now: number,
+    client: EventClient = NO_CLIENT,
+  ): Promise<RevocationEvent | null> {
     return transaction(this.dataSource, async (em) => {
       // A session the log never saw gets a row, revoked below: the boot load of every instance reads it.
       await em
@@ -157,7 +181,9 @@ export class TypeOrmTokenStore extends TokenStore {
         .orIgnore()
         .execute();
       const changed = await this.rows.revokeSessions(em, [token.sessionId], reason, now);
-      return changed > 0 ? this.rows.recordEvent(em, 'session', token.sessionId, 0, now) : null;
+      if (changed === 0) return null;
+      const [event] = await this.rows.sessionsRevoked(em, token.subject, [token.sessionId], reason, now, client);
+      return event;
     });
   }
 
@@ -165,6 +191,7 @@ export class TypeOrmTokenStore extends TokenStore {
     subject: string,
     reason: RevokeReason,
     now: number,
+    client: EventClient = NO_CLIENT,
   ): Promise<{ version: number; event: RevocationEvent }> {
     const { session, tokenLog } = this.entities;
     return transaction(this.dataSource, async (em) => {
@@ -181,6 +208,7 @@ export class TypeOrmTokenStore extends TokenStore {
         { revokedAt: now, revokeReason: reason },
       );
       const version = await this.rows.subjectVersion(em, subject);
+      await this.rows.recordSecurity(em, [subjectEvent(subject, reason, now, client)]);
       return { version, event: await this.rows.recordEvent(em, 'subject', subject, version, now) };
     });
   }
@@ -190,6 +218,7 @@ export class TypeOrmTokenStore extends TokenStore {
     keepSessionId: string,
     reason: RevokeReason,
     now: number,
+    client: EventClient = NO_CLIENT,
   ): Promise<RevocationEvent[]> {
     return transaction(this.dataSource, async (em) => {
       // The subject's row first, as logins take it: a login committed before
@@ -202,10 +231,16 @@ export class TypeOrmTokenStore extends TokenStore {
       });
       const ids = sessions.map((s) => s.sessionId);
       await this.rows.revokeSessions(em, ids, reason, now);
-      const events: RevocationEvent[] = [];
-      for (const id of ids) events.push(await this.rows.recordEvent(em, 'session', id, 0, now));
-      return events;
+      return this.rows.sessionsRevoked(em, subject, ids, reason, now, client);
     });
+  }
+
+  override listSecurityEvents(query: SecurityEventQuery): Promise<SecurityEvent[]> {
+    return this.reads.listSecurityEvents(query);
+  }
+
+  override async recordSecurityEvent(event: NewSecurityEvent): Promise<void> {
+    await this.rows.recordSecurity(this.dataSource.manager, [event]);
   }
 
   loadEvents(since: number): Promise<RevocationEvent[]> {

@@ -8,7 +8,9 @@ import type {
   TokenRecord,
 } from '../../../interfaces/token-record.interface.js';
 import type { RevocationEvent } from '../../../interfaces/revocation-event.interface.js';
+import type { SecurityEvent } from '../../../interfaces/security-event.interface.js';
 import { createRevocationEventEntity } from './revocation-event.entity.js';
+import { createSecurityEventEntity } from './security-event.entity.js';
 import { createSessionEntity } from './session.entity.js';
 import { createSubjectStateEntity } from './subject-state.entity.js';
 import { createTokenArchiveEntity } from './token-archive.entity.js';
@@ -20,6 +22,7 @@ export interface JwtRevocationEntitySet {
   session: EntitySchema<SessionRecord>;
   subjectState: EntitySchema<SubjectStateRecord>;
   revocationEvent: EntitySchema<RevocationEvent>;
+  securityEvent: EntitySchema<SecurityEvent>;
 }
 
 const cache = new Map<string, JwtRevocationEntitySet>();
@@ -44,6 +47,7 @@ export function jwtRevocationEntitySet(names: Partial<JwtRevocationTableNames> =
       session: createSessionEntity(resolved.session),
       subjectState: createSubjectStateEntity(resolved.subjectState),
       revocationEvent: createRevocationEventEntity(resolved.revocationEvent),
+      securityEvent: createSecurityEventEntity(resolved.securityEvent),
     };
     cache.set(key, set);
   }
