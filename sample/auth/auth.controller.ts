@@ -17,6 +17,7 @@ import {
 import { RateLimit } from './rate-limit.decorator.js';
 import { AuthRateLimitGuard } from './rate-limit.guard.js';
 import {
+  clientOf,
   CurrentToken,
   Logout,
   LogoutAll,
@@ -33,7 +34,7 @@ import {
   passwordChange,
   refreshByCookie,
   refreshRequest,
-  sessionPage,
+  pageQuery,
   wantsCookies,
 } from './bodies.js';
 
@@ -41,11 +42,6 @@ interface RequestLike {
   ip?: string;
   headers: Record<string, string | string[] | undefined>;
 }
-
-const deviceOf = (request: RequestLike) => ({
-  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
-  ip: request.ip,
-});
 
 const tokenResponse = (tokens: IssuedTokens) => ({
   accessToken: tokens.accessToken,
@@ -89,7 +85,7 @@ export class AuthController {
     const epoch = await this.tokens.subjectEpoch(id ?? username);
     const user = await this.users.authenticate(username, password);
     if (!user || user.id !== id) throw new UnauthorizedException('Wrong username or password');
-    const tokens = await this.tokens.issue(user.id, {}, { ...deviceOf(request), epoch });
+    const tokens = await this.tokens.issue(user.id, {}, { ...clientOf(request), epoch });
     if (!inCookies) return tokenResponse(tokens);
     this.cookies.set(response, tokens);
     return cookieResponse(tokens);
@@ -102,9 +98,9 @@ export class AuthController {
   async refresh(@Body() body: unknown, @Req() request: RequestLike, @Res({ passthrough: true }) response: object) {
     // A browser names no token: its refresh token is in the refresh cookie, sent to this path only.
     const fromCookie = refreshByCookie(body) ? this.cookies.refreshTokenOf(request) : null;
-    if (fromCookie === null) return tokenResponse(await this.tokens.refresh(refreshRequest(body), deviceOf(request)));
+    if (fromCookie === null) return tokenResponse(await this.tokens.refresh(refreshRequest(body), clientOf(request)));
     // A failed refresh leaves the cookies alone: the loser of a race between tabs must not clear what the winner set.
-    const tokens = await this.tokens.refresh(fromCookie, deviceOf(request));
+    const tokens = await this.tokens.refresh(fromCookie, clientOf(request));
     this.cookies.set(response, tokens);
     return cookieResponse(tokens);
   }
@@ -122,8 +118,8 @@ export class AuthController {
   /** "Sign out everywhere else": every session of the caller but this one. */
   @Post('logout-others')
   @HttpCode(204)
-  async logoutOthers(@CurrentToken() token: VerifiedToken): Promise<void> {
-    await this.tokens.revokeOtherSessions(token.sub, token.sid, 'logout_all');
+  async logoutOthers(@CurrentToken() token: VerifiedToken, @Req() request: RequestLike): Promise<void> {
+    await this.tokens.revokeOtherSessions(token.sub, token.sid, 'logout_all', clientOf(request));
   }
 
   // A password check: without a limit, a stolen access token is an oracle (403 vs 204) for the password.
@@ -131,7 +127,11 @@ export class AuthController {
   @RateLimit('auth', 'password')
   @Post('change-password')
   @HttpCode(204)
-  async changePassword(@Body() body: unknown, @CurrentToken() token: VerifiedToken): Promise<void> {
+  async changePassword(
+    @Body() body: unknown,
+    @CurrentToken() token: VerifiedToken,
+    @Req() request: RequestLike,
+  ): Promise<void> {
     const { currentPassword, newPassword } = passwordChange(body);
     const user = await this.users.findById(token.sub);
     // 403, not 401: the access token is fine, the password is not.
@@ -139,13 +139,13 @@ export class AuthController {
       throw new ForbiddenException('Current password is wrong');
     }
     await this.users.changePassword(user.id, newPassword);
-    await this.tokens.revokeOtherSessions(user.id, token.sid, 'password_change');
+    await this.tokens.revokeOtherSessions(user.id, token.sid, 'password_change', clientOf(request));
   }
 
   /** Newest first, a page at a time: `?limit=` (1 to 100, default 20) and `?cursor=` (the previous page's `next`). */
   @Get('sessions')
   async sessions(@CurrentToken() token: VerifiedToken, @Query() query: Record<string, unknown>) {
-    const page = await this.tokens.listSessions(token.sub, sessionPage(query));
+    const page = await this.tokens.listSessions(token.sub, pageQuery(query));
     return {
       sessions: page.sessions.map((s) => ({
         id: s.id,
@@ -161,9 +161,13 @@ export class AuthController {
 
   @Delete('sessions/:id')
   @HttpCode(204)
-  async revokeSession(@Param('id') id: string, @CurrentToken() token: VerifiedToken): Promise<void> {
+  async revokeSession(
+    @Param('id') id: string,
+    @CurrentToken() token: VerifiedToken,
+    @Req() request: RequestLike,
+  ): Promise<void> {
     const session = id.length <= 64 ? await this.tokens.findSession(id) : null;
     if (!session || session.subject !== token.sub) throw new NotFoundException('No such session');
-    await this.tokens.revokeSession(id, 'session_revoked');
+    await this.tokens.revokeSession(id, 'session_revoked', clientOf(request));
   }
 }

@@ -62,8 +62,8 @@ export function refreshByCookie(body: unknown): boolean {
   return body === undefined || (body !== null && typeof body === 'object' && !('refreshToken' in body));
 }
 
-/** GET /auth/sessions?limit=&cursor=: a page size of 1 to 100 (default 20) and an opaque cursor. */
-export function sessionPage(query: Record<string, unknown>): { limit?: number; cursor?: string } {
+/** ?limit=&cursor= of a paged list (GET /auth/sessions, /me/security-events): a page size of 1 to 100 (default 20) and an opaque cursor. */
+export function pageQuery(query: Record<string, unknown>): { limit?: number; cursor?: string } {
   const { limit, cursor } = query;
   if (
     limit !== undefined &&

@@ -18,7 +18,7 @@ const MAC_FIREFOX = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Geck
 describeInBrowser('"your devices" in Chromium: two browsers of one user', () => {
   const suite = browserSuite();
 
-  it("A sees both devices, signs B out, and B's next page load lands on the sign-in page", async () => {
+  it("A sees both devices, signs B out (listed under recent security activity), and B's next page load lands on the sign-in page", async () => {
     const username = `dev_${randomBytes(4).toString('hex')}`;
     const password = 'browser test password';
     const a = await newDevice(suite, WINDOWS_CHROME);
@@ -44,6 +44,14 @@ describeInBrowser('"your devices" in Chromium: two browsers of one user', () => 
       await other.getByRole('button', { name: /^Sign out Firefox 133 on macOS/ }).click();
       await devices(pageA, 1);
       await expect(pageA.locator('#status').textContent()).resolves.toContain('Signed out Firefox 133 on macOS');
+      // "Recent security activity" names what happened and the device that did it.
+      const activity = pageA.locator('#activity .event');
+      await activity.first().waitFor();
+      expect(await activity.count()).toBe(1);
+      await expect(activity.first().textContent()).resolves.toMatch(
+        /Firefox 133 on macOS was signed out from the devices list.*from Chrome 131 on Windows, IP /,
+      );
+      await screenshot(pageA, 'security-activity');
 
       // B's cookies are still in its jar, but its session is revoked: the access token is refused,
       // the refresh fails, and the page shows the sign-in form.

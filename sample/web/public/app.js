@@ -84,9 +84,14 @@ async function render() {
     return;
   }
   try {
-    const [me, page] = await Promise.all([api('GET', '/me'), api('GET', '/auth/sessions?limit=100')]);
+    const [me, page, activity] = await Promise.all([
+      api('GET', '/me'),
+      api('GET', '/auth/sessions?limit=100'),
+      api('GET', '/me/security-events?limit=10'),
+    ]);
     $('#who').textContent = me.username;
     renderDevices(page.sessions);
+    renderActivity(activity.events);
     show('account');
     if (location.pathname !== '/account') history.replaceState(null, '', '/account');
   } catch (error) {
@@ -196,6 +201,55 @@ function renderDevices(sessions) {
       );
       item.append(button);
     }
+    list.append(item);
+  }
+}
+
+/** Why a device was signed out, after "A device was signed out" (or "Every device was"). */
+const BECAUSE = {
+  logout_all: ' by "sign out everywhere"',
+  password_change: ' by a password change',
+  subject_deleted: ': the account was deleted',
+  session_revoked: ' from the devices list',
+  refresh_reuse: ': its sign-in was used twice, a sign of a stolen token',
+  session_limit: ': too many devices were signed in',
+  admin: ' by an administrator',
+  compromised: ': its sign-in was reported stolen',
+};
+
+/** What a security event means to the account's owner, from its type and reason. */
+export function describeEvent(event) {
+  const because = BECAUSE[event.reason] ?? '';
+  if (event.type === 'subject_revoked') return `Every device was signed out${because}`;
+  if (event.type === 'token_revoked') return `A sign-in token was revoked${because}`;
+  const device = event.device ? describeAgent(event.device.userAgent) : 'A device';
+  if (event.reason === 'logout') return `${device} signed out`;
+  // "Sign out everywhere else" revokes the other sessions one by one (reason logout_all).
+  if (event.reason === 'logout_all') return `${device} was signed out by "sign out everywhere else"`;
+  return `${device} was signed out${because}`;
+}
+
+function renderActivity(events) {
+  const list = $('#activity');
+  list.replaceChildren();
+  if (events.length === 0) {
+    const none = document.createElement('li');
+    none.textContent = 'Nothing yet.';
+    list.append(none);
+  }
+  for (const event of events) {
+    const item = document.createElement('li');
+    item.className = 'event';
+    item.dataset.reason = event.reason ?? '';
+    const what = document.createElement('p');
+    what.className = 'event-what';
+    what.textContent = describeEvent(event);
+    const details = document.createElement('p');
+    details.className = 'event-details';
+    details.append(time(event.at));
+    if (event.userAgent || event.ip)
+      details.append(` · from ${describeAgent(event.userAgent)}, IP ${event.ip ?? 'unknown'}`);
+    item.append(what, details);
     list.append(item);
   }
 }
