@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, NotImplementedException, type OnModuleInit } from '@nestjs/common';
 import type { SecurityEventPage } from '../interfaces/security-event.interface.js';
 import { stored } from '../storage/stored.js';
 import { TokenStore } from '../storage/token-store.interface.js';
@@ -48,7 +48,13 @@ export class SecurityEventList implements OnModuleInit {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE)
       throw badRequest(`limit must be a whole number from 1 to ${MAX_EVENT_PAGE}`);
     const before = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    if (!this.kept) throw new Error(`${this.store.constructor.name} keeps no security events`);
+    // The app's deployment, not the request, is at fault: a JSON 501 says so, where a 500 would hide it.
+    if (!this.kept)
+      throw new NotImplementedException({
+        statusCode: 501,
+        message: `${this.store.constructor.name} keeps no security events`,
+        error: 'Not Implemented',
+      });
     // One more than asked: whether a next page exists, without a count.
     const rows = await stored(this.store.listSecurityEvents({ subject: query.subject, before, limit: limit + 1 }));
     const events = rows.slice(0, limit);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Injectable, Module, NotImplementedException, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import {
@@ -13,6 +13,7 @@ import {
   type VerifiedToken,
 } from 'nestjs-jwt-revocation';
 import { InMemoryTokenStore } from 'nestjs-jwt-revocation/testing';
+import { testLogs } from '../support/logs.js';
 import { TEST_SECRET } from '../support/sample-app.js';
 import { startTestApp, type RunningTestApp } from '../support/test-app.js';
 
@@ -42,6 +43,13 @@ class LabelledStore extends InMemoryTokenStore {
   constructor(@Inject(STORE_LABEL) readonly label: string) {
     super();
   }
+}
+
+/** A store written before the audit trail: it inherits TokenStore's refusing defaults. */
+@Injectable()
+class TrailLessStore extends InMemoryTokenStore {
+  override listSecurityEvents = TokenStore.prototype.listSecurityEvents;
+  override recordSecurityEvent = TokenStore.prototype.recordSecurityEvent;
 }
 
 /** The `store` option: the module on a store of the app's own, with no TypeORM and no database at all. */
@@ -91,6 +99,44 @@ describe('JwtRevocationModule with a store of its own (no TypeORM)', () => {
       expect(store).toBeInstanceOf(LabelledStore);
       expect((store as LabelledStore).label).toBe('mine');
       await expect(app.get(TokenLogService).issue('own.bob')).resolves.toMatchObject({ sessionId: expect.any(String) });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a store that keeps no security events: a warning at boot, securityEvents() a JSON 501, and revocations and key retirement still work', async () => {
+    testLogs.expect(/keeps no security events/);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtRevocationModule.forRoot({
+          signing: {
+            keys: [
+              { kid: 'k-a', secret: `${TEST_SECRET}-a` },
+              { kid: 'k-b', secret: `${TEST_SECRET}-b` },
+            ],
+          },
+          archiveInterval: 0,
+          store: TrailLessStore,
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: testLogs });
+    await app.init();
+    try {
+      expect(testLogs.take(/keeps no security events/)).toEqual([
+        expect.objectContaining({ level: 'warn', message: expect.stringContaining('TrailLessStore') }),
+      ]);
+      const tokens = app.get(TokenLogService);
+      const pair = await tokens.issue('own.cleo');
+      await expect(tokens.revokeSession(pair.sessionId, 'logout', { ip: '192.0.2.1' })).resolves.toBe(true);
+      const refused = tokens.securityEvents({ subject: 'own.cleo' });
+      await expect(refused).rejects.toBeInstanceOf(NotImplementedException);
+      await expect(refused.catch((e: NotImplementedException) => e.getResponse())).resolves.toEqual({
+        statusCode: 501,
+        message: 'TrailLessStore keeps no security events',
+        error: 'Not Implemented',
+      });
+      await expect(tokens.retireKey('k-b')).resolves.toBe(true);
     } finally {
       await app.close();
     }
