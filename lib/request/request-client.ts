@@ -1,4 +1,4 @@
-import type { IssueContext } from '../interfaces/issued-tokens.interface.js';
+import type { SecurityClient } from '../interfaces/security-event.interface.js';
 
 interface RequestLike {
   ip?: unknown;
@@ -10,7 +10,7 @@ interface RequestLike {
  * security event's client): Express's and Fastify's `request.ip` (which
  * follows the app's `trust proxy` setting) and the User-Agent header.
  */
-export function clientOf(request: unknown): Pick<IssueContext, 'userAgent' | 'ip'> {
+export function clientOf(request: unknown): SecurityClient {
   const { ip, headers } = (request ?? {}) as RequestLike;
   const agent = headers?.['user-agent'];
   return { userAgent: typeof agent === 'string' ? agent : undefined, ip: typeof ip === 'string' ? ip : undefined };
