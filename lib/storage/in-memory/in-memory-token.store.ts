@@ -23,7 +23,8 @@ import {
 } from '../token-store.interface.js';
 import { NO_CLIENT, subjectEvent, tokenEvent } from '../security-events.js';
 import { sweepBatches } from './in-memory-sweep.js';
-import { InMemoryTables, copy, newestIssuedFirst, oldestFirst } from './in-memory-tables.js';
+import { activeSessionsOf, historyOf, revocationsOf, securityEventsOf } from './in-memory-reads.js';
+import { InMemoryTables, copy, oldestFirst } from './in-memory-tables.js';
 
 /**
  * A `TokenStore` in plain Maps: for unit tests, and for trying the module
@@ -216,11 +217,8 @@ export class InMemoryTokenStore extends TokenStore {
     return this.db.revokeSessions(others, reason, now, client);
   }
 
-  override async listSecurityEvents({ subject, before, limit }: SecurityEventQuery): Promise<SecurityEvent[]> {
-    const rows = this.db.securityEvents.filter(
-      (e) => (subject === undefined || e.subject === subject) && (before === null || e.seq < before),
-    );
-    return copy(rows.slice(-limit).reverse());
+  override async listSecurityEvents(query: SecurityEventQuery): Promise<SecurityEvent[]> {
+    return securityEventsOf(this.db, query);
   }
 
   override async recordSecurityEvent(event: NewSecurityEvent): Promise<void> {
@@ -232,18 +230,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   async loadRevocations(now: number, since: number): Promise<RevocationSnapshot> {
-    const snapshot: RevocationSnapshot = { tokens: [], sessions: [], subjects: [] };
-    for (const t of this.db.tokens.values()) {
-      if (t.tokenType === 'access' && t.revokedAt !== null && t.expiresAt > now)
-        snapshot.tokens.push([t.jti, t.expiresAt]);
-    }
-    for (const s of this.db.sessions.values()) {
-      if (s.revokedAt !== null && s.revokedAt > since) snapshot.sessions.push([s.sessionId, s.revokedAt]);
-    }
-    for (const s of this.db.subjects.values()) {
-      if (s.revokedAt !== null && s.revokedAt > since) snapshot.subjects.push([s.subject, s.tokenVersion, s.revokedAt]);
-    }
-    return snapshot;
+    return revocationsOf(this.db, now, since);
   }
 
   async loadActiveAccessTokens(now: number): Promise<Array<[string, number]>> {
@@ -265,13 +252,8 @@ export class InMemoryTokenStore extends TokenStore {
     return row ? copy(row) : null;
   }
 
-  async listActiveSessions(subject: string, now: number, { limit, after }: SessionPageQuery): Promise<SessionRecord[]> {
-    const before = (s: SessionRecord) =>
-      after === null ||
-      s.createdAt < after.createdAt ||
-      (s.createdAt === after.createdAt && s.sessionId < after.sessionId);
-    const rows = this.db.sessionsOf(subject, (s) => s.revokedAt === null && s.expiresAt > now && before(s));
-    return copy(rows.sort((a, b) => oldestFirst(b, a)).slice(0, limit));
+  async listActiveSessions(subject: string, now: number, page: SessionPageQuery): Promise<SessionRecord[]> {
+    return activeSessionsOf(this.db, subject, now, page);
   }
 
   async touchSessions(lastSeen: Map<string, number>): Promise<void> {
@@ -298,16 +280,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   async findHistory(query: HistoryQuery): Promise<Array<TokenRecord & { archivedAt: number | null }>> {
-    const at = query.validAt;
-    const matches = (t: TokenRecord) =>
-      (query.subject === undefined || t.subject === query.subject) &&
-      (query.sessionId === undefined || t.sessionId === query.sessionId) &&
-      (at === undefined || (t.issuedAt <= at && t.expiresAt > at && (t.revokedAt === null || t.revokedAt > at)));
-    const rows = [
-      ...[...this.db.tokens.values()].filter(matches).map((t) => ({ ...t, archivedAt: null })),
-      ...[...this.db.archive.values()].filter(matches),
-    ];
-    return copy(rows.sort(newestIssuedFirst).slice(0, query.limit));
+    return historyOf(this.db, query);
   }
 
   /** An access row a check may accept: unrevoked and unexpired. */
