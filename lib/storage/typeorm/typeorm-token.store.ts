@@ -1,17 +1,17 @@
-import { In, IsNull, LessThan, MoreThan, Not, type DataSource, type EntityManager } from 'typeorm';
+import { In, LessThan, MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import { IssuanceStatements, type LockedSubject } from './issuance-statements.js';
 import { chunks, RevocationRows } from './revocation-rows.js';
-import { rowLock, transaction } from './transactions.js';
+import { transaction } from './transactions.js';
 import { TypeOrmReads } from './typeorm-reads.js';
 import { renewAccess } from './typeorm-renewal.js';
 import { rotate, withVersion } from './typeorm-rotation.js';
+import { TypeOrmRevocations } from './typeorm-revocations.js';
 import { TypeOrmSweep } from './typeorm-sweep.js';
 import type { RevokeReason } from '../../interfaces/revoke-reason.type.js';
 import type { RevocationEvent } from '../../interfaces/revocation-event.interface.js';
 import type { SecurityEvent } from '../../interfaces/security-event.interface.js';
 import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
-import { NO_CLIENT, subjectEvent, tokenEvent } from '../security-events.js';
 import {
   TokenStore,
   type CreatedSession,
@@ -42,6 +42,7 @@ export class TypeOrmTokenStore extends TokenStore {
   private readonly sweeper: TypeOrmSweep;
   private readonly reads: TypeOrmReads;
   private readonly issuance: IssuanceStatements;
+  private readonly revocations: TypeOrmRevocations;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -52,6 +53,7 @@ export class TypeOrmTokenStore extends TokenStore {
     this.sweeper = new TypeOrmSweep(dataSource, entities);
     this.reads = new TypeOrmReads(dataSource, entities);
     this.issuance = new IssuanceStatements(dataSource, entities);
+    this.revocations = new TypeOrmRevocations(dataSource, entities, this.rows);
   }
 
   async createSession({ session, tokens, epoch, maxSessions }: NewSession): Promise<CreatedSession> {
@@ -106,133 +108,45 @@ export class TypeOrmTokenStore extends TokenStore {
     return this.dataSource.manager.findOne(this.entities.tokenLog, { where: { tokenHash, tokenType: 'refresh' } });
   }
 
-  async revokeToken(
-    jti: string,
-    reason: RevokeReason,
-    now: number,
-    client: EventClient = NO_CLIENT,
-  ): Promise<RevokedToken | null> {
-    const { tokenLog } = this.entities;
-    return transaction(this.dataSource, async (em) => {
-      const result = await em.update(tokenLog, { jti, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
-      const row = await em.findOne(tokenLog, {
-        where: { jti },
-        select: { jti: true, subject: true, sessionId: true, tokenType: true, expiresAt: true },
-      });
-      if (!row) return null;
-      // Revoked already: no event, so a client repeating the call writes and publishes nothing.
-      const changed = (result.affected ?? 0) > 0;
-      if (changed) await this.rows.recordSecurity(em, [tokenEvent(row, reason, now, client)]);
-      const event =
-        changed && row.tokenType === 'access'
-          ? await this.rows.recordEvent(em, 'token', jti, row.expiresAt, now)
-          : null;
-      return {
-        jti: row.jti,
-        subject: row.subject,
-        sessionId: row.sessionId,
-        tokenType: row.tokenType,
-        expiresAt: row.expiresAt,
-        changed,
-        event,
-      };
-    });
+  revokeToken(jti: string, reason: RevokeReason, now: number, client?: EventClient): Promise<RevokedToken | null> {
+    return this.revocations.revokeToken(jti, reason, now, client);
   }
 
-  async revokeSession(
+  revokeSession(
     sessionId: string,
     reason: RevokeReason,
     now: number,
-    client: EventClient = NO_CLIENT,
+    client?: EventClient,
   ): Promise<RevokedSession | null> {
-    return transaction(this.dataSource, async (em) => {
-      const changed = await this.rows.revokeSessions(em, [sessionId], reason, now);
-      const session = await em.findOneBy(this.entities.session, { sessionId });
-      if (!session) return null;
-      if (changed === 0) return { session, event: null };
-      const [event] = await this.rows.sessionsRevoked(em, session.subject, [sessionId], reason, now, client);
-      return { session, event };
-    });
+    return this.revocations.revokeSession(sessionId, reason, now, client);
   }
 
-  async revokePresented(
+  revokePresented(
     token: PresentedToken,
     reason: RevokeReason,
     now: number,
-    client: EventClient = NO_CLIENT,
+    client?: EventClient,
   ): Promise<RevocationEvent | null> {
-    return transaction(this.dataSource, async (em) => {
-      // A session the log never saw gets a row, revoked below: the boot load of every instance reads it.
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(this.entities.session)
-        .values({
-          sessionId: token.sessionId,
-          subject: token.subject,
-          createdAt: token.issuedAt,
-          lastSeenAt: now,
-          expiresAt: token.expiresAt,
-          revokedAt: null,
-          revokeReason: null,
-          userAgent: null,
-          ip: null,
-        })
-        .orIgnore()
-        .execute();
-      const changed = await this.rows.revokeSessions(em, [token.sessionId], reason, now);
-      if (changed === 0) return null;
-      const [event] = await this.rows.sessionsRevoked(em, token.subject, [token.sessionId], reason, now, client);
-      return event;
-    });
+    return this.revocations.revokePresented(token, reason, now, client);
   }
 
-  async revokeSubject(
+  revokeSubject(
     subject: string,
     reason: RevokeReason,
     now: number,
-    client: EventClient = NO_CLIENT,
+    client?: EventClient,
   ): Promise<{ version: number; event: RevocationEvent }> {
-    const { session, tokenLog } = this.entities;
-    return transaction(this.dataSource, async (em) => {
-      await this.rows.raiseSubject(em, subject, {
-        tokenVersion: () => 'token_version + 1',
-        epoch: () => 'epoch + 1',
-        revokedAt: now,
-        revokeReason: reason,
-      });
-      await em.update(session, { subject, revokedAt: IsNull() }, { revokedAt: now, revokeReason: reason });
-      await em.update(
-        tokenLog,
-        { subject, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-        { revokedAt: now, revokeReason: reason },
-      );
-      const version = await this.rows.subjectVersion(em, subject);
-      await this.rows.recordSecurity(em, [subjectEvent(subject, reason, now, client)]);
-      return { version, event: await this.rows.recordEvent(em, 'subject', subject, version, now) };
-    });
+    return this.revocations.revokeSubject(subject, reason, now, client);
   }
 
-  async revokeOtherSessions(
+  revokeOtherSessions(
     subject: string,
     keepSessionId: string,
     reason: RevokeReason,
     now: number,
-    client: EventClient = NO_CLIENT,
+    client?: EventClient,
   ): Promise<RevocationEvent[]> {
-    return transaction(this.dataSource, async (em) => {
-      // The subject's row first, as logins take it: a login committed before
-      // is listed below; one after sees the new epoch (and refuses, if given the old).
-      await this.rows.raiseSubject(em, subject, { epoch: () => 'epoch + 1' });
-      const sessions = await em.find(this.entities.session, {
-        where: { subject, revokedAt: IsNull(), sessionId: Not(keepSessionId) },
-        select: { sessionId: true },
-        lock: rowLock(this.dataSource),
-      });
-      const ids = sessions.map((s) => s.sessionId);
-      await this.rows.revokeSessions(em, ids, reason, now);
-      return this.rows.sessionsRevoked(em, subject, ids, reason, now, client);
-    });
+    return this.revocations.revokeOtherSessions(subject, keepSessionId, reason, now, client);
   }
 
   override listSecurityEvents(query: SecurityEventQuery): Promise<SecurityEvent[]> {
