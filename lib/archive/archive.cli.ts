@@ -3,7 +3,8 @@
  * jwt-revocation-archive: one archive sweep against DATABASE_URL, for cron.
  *
  *   DATABASE_URL=postgres://... jwt-revocation-archive [--batch-size 1000]
- *     [--safety-margin 60] [--retention SECONDS] [--table-prefix jwt_]
+ *     [--safety-margin 60] [--retention SECONDS] [--security-event-retention SECONDS]
+ *     [--table-prefix jwt_]
  *     [--access-token-ttl 900]   (the app's accessTokenTtl: events are kept that long)
  */
 import { DataSource } from 'typeorm';

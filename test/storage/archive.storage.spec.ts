@@ -292,5 +292,31 @@ eachDatabase('token archive', (database) => {
         await source.getRepository(entities.tokenLog).count({ where: { expiresAt: LessThan(Date.now() - 120_000) } }),
       ).toBe(0);
     }, 120_000);
+
+    it('--security-event-retention: the CLI deletes security events older than it, and keeps the rest', async () => {
+      const events = source.getRepository(entities.securityEvent);
+      const tag = randomBytes(4).toString('hex');
+      const event = (subject: string, at: number) => ({
+        at,
+        type: 'session_revoked' as const,
+        subject: `${subject}-${tag}`,
+        sessionId: null,
+        target: null,
+        reason: 'logout' as const,
+        ip: null,
+        userAgent: null,
+      });
+      await events.insert([event('old', Date.now() - 2 * HOUR), event('recent', Date.now() - 60_000)]);
+      const cli = new URL('../../dist/esm/archive/archive.cli.js', import.meta.url).pathname;
+      const run = spawnSync(process.execPath, [cli, '--security-event-retention', '3600'], {
+        env: { ...process.env, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/[1-9]\d* security events purged/);
+      const left = (await events.find()).map((e) => e.subject);
+      expect(left).not.toContain(`old-${tag}`);
+      expect(left).toContain(`recent-${tag}`);
+    }, 60_000);
   });
 });
