@@ -1,13 +1,7 @@
-import type {
-  DataSource,
-  EntityManager,
-  EntityMetadata,
-  EntityTarget,
-  ObjectLiteral,
-  QueryDeepPartialEntity,
-} from 'typeorm';
+import type { DataSource, EntityManager, EntityMetadata, QueryDeepPartialEntity } from 'typeorm';
 import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
+import { Statement, TableSql } from './table-sql.js';
 import { rowLock } from './transactions.js';
 
 /** The subject's counters, and on SQLite how many live sessions it holds (read in the same statement). */
@@ -24,15 +18,15 @@ export interface PresentedRefresh {
   subjectVersion: number;
 }
 
-/** A statement and its parameters; placeholders as the driver wants them (`$1` on PostgreSQL, `?` elsewhere). */
-class Statement {
-  readonly params: unknown[] = [];
-  constructor(private readonly numbered: boolean) {}
-
-  param(value: unknown): string {
-    this.params.push(value === undefined ? null : value);
-    return this.numbered ? `$${this.params.length}` : '?';
-  }
+/**
+ * `SELECT COUNT(*) AS live` of a subject's live sessions (unrevoked, expiring
+ * after `now`), given the placeholders of the subject and of `now`.
+ */
+export function liveCount(sql: TableSql, session: EntityMetadata, subject: string, now: string): string {
+  return (
+    `SELECT COUNT(*) AS live FROM ${sql.table(session)} WHERE ${sql.column(session, 'subject')} = ${subject}` +
+    ` AND ${sql.column(session, 'revokedAt')} IS NULL AND ${sql.column(session, 'expiresAt')} > ${now}`
+  );
 }
 
 /**
@@ -55,68 +49,36 @@ class Statement {
  * one statement (`findRefresh`) and writes its pair in one insert.
  */
 export class IssuanceStatements {
+  private readonly sql: TableSql;
   private readonly postgres: boolean;
   private readonly sqlite: boolean;
   /** Row locks on PostgreSQL and MariaDB (see rowLock). */
   private readonly locks: boolean;
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly entities: JwtRevocationEntitySet,
   ) {
+    this.sql = new TableSql(dataSource);
     const type = dataSource.options.type;
     this.postgres = type === 'postgres';
     this.sqlite = type === 'better-sqlite3';
     this.locks = rowLock(dataSource) !== undefined;
   }
 
-  private meta(entity: EntityTarget<ObjectLiteral>): EntityMetadata {
-    return this.dataSource.getMetadata(entity);
-  }
-
-  private table(metadata: EntityMetadata): string {
-    return metadata.tablePath
-      .split('.')
-      .map((part) => this.dataSource.driver.escape(part))
-      .join('.');
-  }
-
-  private column(metadata: EntityMetadata, property: string): string {
-    const column = metadata.findColumnWithPropertyName(property);
-    if (!column) throw new Error(`${metadata.name} has no column ${property}`);
-    return this.dataSource.driver.escape(column.databaseName);
-  }
-
-  /** `SELECT COUNT(*) AS live` of the subject's live sessions: unrevoked, expiring after `now`. */
-  private liveCount(sql: Statement, subject: string, now: number): string {
-    const s = this.meta(this.entities.session);
-    return (
-      `SELECT COUNT(*) AS live FROM ${this.table(s)} WHERE ${this.column(s, 'subject')} = ${sql.param(subject)}` +
-      ` AND ${this.column(s, 'revokedAt')} IS NULL AND ${this.column(s, 'expiresAt')} > ${sql.param(now)}`
-    );
-  }
-
-  /** `INSERT INTO table (columns) VALUES (...), (...)`: every column of the entity, each value through its transformer. */
-  private insert(sql: Statement, metadata: EntityMetadata, rows: object[]): string {
-    const columns = metadata.columns.filter((c) => !c.isGenerated);
-    const names = columns.map((c) => this.dataSource.driver.escape(c.databaseName)).join(', ');
-    const values = rows.map(
-      (row) =>
-        `(${columns
-          .map((c) => sql.param(this.dataSource.driver.preparePersistentValue(c.getEntityValue(row), c)))
-          .join(', ')})`,
-    );
-    return `INSERT INTO ${this.table(metadata)} (${names}) VALUES ${values.join(', ')}`;
-  }
-
   /** The subject's row, locked until commit on PostgreSQL and MariaDB; null for a subject never seen. */
   async lockSubject(em: EntityManager, subject: string, now: number): Promise<LockedSubject | null> {
-    const m = this.meta(this.entities.subjectState);
+    const m = this.sql.meta(this.entities.subjectState);
     const sql = new Statement(this.postgres);
-    const live = this.sqlite ? `, (${this.liveCount(sql, subject, now)}) AS live` : '';
+    const version = this.sql.column(m, 'tokenVersion');
+    const epoch = this.sql.column(m, 'epoch');
+    // In the order of the text: SQLite's placeholders are positional.
+    const live = this.sqlite
+      ? `, (${liveCount(this.sql, this.sql.meta(this.entities.session), sql.param(subject), sql.param(now))}) AS live`
+      : '';
+    const where = `${this.sql.column(m, 'subject')} = ${sql.param(subject)}`;
     const query =
-      `SELECT ${this.column(m, 'tokenVersion')} AS token_version, ${this.column(m, 'epoch')} AS epoch${live}` +
-      ` FROM ${this.table(m)} WHERE ${this.column(m, 'subject')} = ${sql.param(subject)}` +
+      `SELECT ${version} AS token_version, ${epoch} AS epoch${live} FROM ${this.sql.table(m)} WHERE ${where}` +
       (this.locks ? ' FOR UPDATE' : '');
     const rows = (await em.query(query, sql.params)) as Array<{
       token_version: unknown;
@@ -142,13 +104,13 @@ export class IssuanceStatements {
     tokens: QueryDeepPartialEntity<TokenRecord>[],
     live: number | null,
   ): Promise<number> {
-    const sessionMeta = this.meta(this.entities.session);
-    const tokenMeta = this.meta(this.entities.tokenLog);
+    const sessionMeta = this.sql.meta(this.entities.session);
+    const tokenMeta = this.sql.meta(this.entities.tokenLog);
     if (this.postgres) {
       const sql = new Statement(true);
-      const insertSession = this.insert(sql, sessionMeta, [session]);
-      const insertTokens = this.insert(sql, tokenMeta, tokens);
-      const count = this.liveCount(sql, session.subject, session.createdAt);
+      const insertSession = this.sql.insert(sql, sessionMeta, [session]);
+      const insertTokens = this.sql.insert(sql, tokenMeta, tokens);
+      const count = liveCount(this.sql, sessionMeta, sql.param(session.subject), sql.param(session.createdAt));
       const rows = (await em.query(
         `WITH s AS (${insertSession}), t AS (${insertTokens}) ${count}`,
         sql.params,
@@ -158,7 +120,7 @@ export class IssuanceStatements {
     let before = live;
     if (before === null) {
       const sql = new Statement(false);
-      const count = this.liveCount(sql, session.subject, session.createdAt);
+      const count = liveCount(this.sql, sessionMeta, sql.param(session.subject), sql.param(session.createdAt));
       const rows = (await em.query(count, sql.params)) as Array<{ live: unknown }>;
       before = Number(rows[0].live);
     }
@@ -173,27 +135,27 @@ export class IssuanceStatements {
    * before: the refresh then takes the session row with a conditional update.
    */
   async findRefresh(em: EntityManager, tokenHash: string): Promise<PresentedRefresh | null> {
-    const t = this.meta(this.entities.tokenLog);
-    const s = this.meta(this.entities.session);
-    const m = this.meta(this.entities.subjectState);
-    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const t = this.sql.meta(this.entities.tokenLog);
+    const s = this.sql.meta(this.entities.session);
+    const m = this.sql.meta(this.entities.subjectState);
+    const escape = (name: string) => this.sql.escape(name);
     const select = (alias: string, metadata: EntityMetadata) =>
       metadata.columns.map((c) => `${alias}.${escape(c.databaseName)} AS ${escape(`${alias}_${c.databaseName}`)}`);
     const sql = new Statement(this.postgres);
     const query =
-      `SELECT ${[...select('t', t), ...select('s', s), `m.${this.column(m, 'tokenVersion')} AS m_version`].join(', ')}` +
-      ` FROM ${this.table(t)} t` +
-      ` LEFT JOIN ${this.table(s)} s ON s.${this.column(s, 'sessionId')} = t.${this.column(t, 'sessionId')}` +
-      ` LEFT JOIN ${this.table(m)} m ON m.${this.column(m, 'subject')} = t.${this.column(t, 'subject')}` +
-      ` WHERE t.${this.column(t, 'tokenHash')} = ${sql.param(tokenHash)}` +
-      ` AND t.${this.column(t, 'tokenType')} = ${sql.param('refresh')}`;
+      `SELECT ${[...select('t', t), ...select('s', s), `m.${this.sql.column(m, 'tokenVersion')} AS m_version`].join(', ')}` +
+      ` FROM ${this.sql.table(t)} t` +
+      ` LEFT JOIN ${this.sql.table(s)} s ON s.${this.sql.column(s, 'sessionId')} = t.${this.sql.column(t, 'sessionId')}` +
+      ` LEFT JOIN ${this.sql.table(m)} m ON m.${this.sql.column(m, 'subject')} = t.${this.sql.column(t, 'subject')}` +
+      ` WHERE t.${this.sql.column(t, 'tokenHash')} = ${sql.param(tokenHash)}` +
+      ` AND t.${this.sql.column(t, 'tokenType')} = ${sql.param('refresh')}`;
     const rows = (await em.query(query, sql.params)) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (!row) return null;
     const hydrate = <T>(alias: string, metadata: EntityMetadata): T => {
       const record: Record<string, unknown> = {};
       for (const c of metadata.columns)
-        record[c.propertyName] = this.dataSource.driver.prepareHydratedValue(row[`${alias}_${c.databaseName}`], c);
+        record[c.propertyName] = this.sql.hydrated(c, row[`${alias}_${c.databaseName}`]);
       return record as T;
     };
     const sessionId = s.findColumnWithPropertyName('sessionId')!.databaseName;
@@ -206,11 +168,11 @@ export class IssuanceStatements {
 
   /** Token rows (a refresh's new pair) in one statement. */
   insertTokenRows(em: EntityManager, tokens: QueryDeepPartialEntity<TokenRecord>[]): Promise<unknown> {
-    return this.insertRows(em, this.meta(this.entities.tokenLog), tokens);
+    return this.insertRows(em, this.sql.meta(this.entities.tokenLog), tokens);
   }
 
   private insertRows(em: EntityManager, metadata: EntityMetadata, rows: object[]): Promise<unknown> {
     const sql = new Statement(this.postgres);
-    return em.query(this.insert(sql, metadata, rows), sql.params);
+    return em.query(this.sql.insert(sql, metadata, rows), sql.params);
   }
 }
