@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ServiceUnavailableException } from '@nestjs/common';
 import { InvalidTokenException } from 'nestjs-jwt-revocation';
-import type { EntitySubscriberInterface, UpdateEvent } from 'typeorm';
+import type { AfterQueryEvent, BeforeQueryEvent, DataSource, EntitySubscriberInterface, UpdateEvent } from 'typeorm';
 import { eachDatabase } from '../support/databases.js';
 import { testLogs } from '../support/logs.js';
 import { bootModule, entities, type ModuleApp } from '../support/module-app.js';
@@ -13,16 +13,21 @@ testLogs.expect(/^token store failed: the database went away mid-refresh$/);
 /** The spent time the stand-in winner writes: no real refresh writes it. */
 const WINNER_SPENT_AT = 1_000;
 
+/** PostgreSQL's spend: one statement outside a transaction (lib/storage/typeorm/postgres-statements.ts). */
+const ONE_STATEMENT_SPEND = /^WITH s AS \(SELECT 1 FROM \W?jwt_session\W? .* SET \W?spent_at\W? = /s;
+
 /**
  * A refresh loses its token when another call spends or revokes it between
- * the read and the spend; the store then rolls back and looks again (at most
- * three times). SQLite runs one writer, so no real race reaches that path
- * there, and on PostgreSQL and MariaDB a race reaches it only sometimes.
+ * the read and the spend; the store then writes nothing and looks again (at
+ * most three times). SQLite runs one writer, so no real race reaches that
+ * path there, and on PostgreSQL and MariaDB a race reaches it only sometimes.
  * This hook plays the loser, every time and on every database: just before
- * the store's spend of a refresh token, it spends the token itself in the
- * same transaction, so the spend finds nothing to change. The rollback of
- * that attempt undoes the stand-in's spend too, so the next attempt finds
- * the token as it was.
+ * the store's spend of a refresh token, it spends the token itself, so the
+ * spend finds nothing to change. On SQLite and MariaDB it does so in the
+ * refresh's transaction, whose rollback undoes the stand-in's spend too; on
+ * PostgreSQL, whose spend is one statement of its own, it commits its spend
+ * before that statement and puts the token back after it. Either way the
+ * next attempt finds the token as it was.
  */
 class LoseTheSpend implements EntitySubscriberInterface {
   /** How many attempts lose: each one finds this token spent first by the stand-in. */
@@ -32,22 +37,47 @@ class LoseTheSpend implements EntitySubscriberInterface {
   failWith: Error | undefined;
   /** Every spend the store attempted. */
   attempts = 0;
+  /** The data source the stand-in writes through on PostgreSQL (its own connection). */
+  source: DataSource | undefined;
   private inside = false;
+  private putBack = false;
 
   async beforeUpdate(event: UpdateEvent<Record<string, unknown>>): Promise<void> {
     if (this.inside || event.metadata.name !== entities.tokenLog.options.name) return;
     if (!event.entity || !('spentAt' in event.entity)) return;
+    if (this.spendFirst()) await this.standIn(event.manager, WINNER_SPENT_AT);
+  }
+
+  async beforeQuery(event: BeforeQueryEvent): Promise<void> {
+    if (this.inside || !ONE_STATEMENT_SPEND.test(event.query)) return;
+    if (!this.spendFirst()) return;
+    await this.standIn(this.source!.manager, WINNER_SPENT_AT);
+    this.putBack = true;
+  }
+
+  async afterQuery(_event: AfterQueryEvent): Promise<void> {
+    if (!this.putBack) return;
+    this.putBack = false;
+    await this.standIn(this.source!.manager, null);
+  }
+
+  /** Counts a spend; throws the failure it was given, or says whether this attempt loses. */
+  private spendFirst(): boolean {
     this.attempts++;
     if (this.failWith) {
       const error = this.failWith;
       this.failWith = undefined;
       throw error;
     }
-    if (this.losing === 0) return;
+    if (this.losing === 0) return false;
     this.losing--;
+    return true;
+  }
+
+  private async standIn(manager: DataSource['manager'], spentAt: number | null): Promise<void> {
     this.inside = true;
     try {
-      await event.manager.update(entities.tokenLog, { tokenHash: this.tokenHash }, { spentAt: WINNER_SPENT_AT });
+      await manager.update(entities.tokenLog, { tokenHash: this.tokenHash }, { spentAt });
     } finally {
       this.inside = false;
     }
@@ -58,6 +88,7 @@ class LoseTheSpend implements EntitySubscriberInterface {
     this.tokenHash = '';
     this.failWith = undefined;
     this.attempts = 0;
+    this.putBack = false;
   }
 }
 
@@ -67,6 +98,7 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
 
   beforeAll(async () => {
     m = await bootModule(database().fresh());
+    hook.source = m.source;
     m.source.subscribers.push(hook);
   });
   afterEach(() => hook.reset());
@@ -79,7 +111,7 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
   const sessionRow = (sessionId: string) => m.source.getRepository(entities.session).findOneByOrFail({ sessionId });
   const rowCount = (sessionId: string) => m.source.getRepository(entities.tokenLog).countBy({ sessionId });
 
-  it('rolls the lost attempt back and tries again: the refresh succeeds, and the token is spent by it, not by the lost attempt', async () => {
+  it('the lost attempt leaves nothing written and the refresh tries again: it succeeds, and the token is spent by it, not by the lost attempt', async () => {
     const first = await m.tokens.issue('lost.one', {}, { userAgent: 'UA/first', ip: '10.0.0.1' });
     hook.tokenHash = sha256(first.refreshToken);
     hook.losing = 1;
@@ -88,7 +120,7 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
     expect(hook.attempts).toBe(2);
     expect(next.sessionId).toBe(first.sessionId);
     const spent = await refreshRow(first.refreshToken);
-    // The stand-in's spend was rolled back with the attempt that lost.
+    // The stand-in's spend is gone with the attempt that lost.
     expect(spent.spentAt).toBeGreaterThanOrEqual(before);
     expect((await refreshRow(next.refreshToken)).parentJti).toBe(spent.jti);
     // One new pair, from the attempt that won: the lost one wrote none.
@@ -116,7 +148,7 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
     );
     expect(hook.attempts).toBe(3);
     expect(hook.losing).toBe(2);
-    // Every attempt rolled back: the token unspent, no new pair, the session row untouched.
+    // No attempt left a write: the token unspent, no new pair, the session row untouched.
     expect((await refreshRow(first.refreshToken)).spentAt).toBeNull();
     expect(await rowCount(first.sessionId)).toBe(2);
     expect(await sessionRow(first.sessionId)).toEqual(session);
@@ -127,7 +159,7 @@ eachDatabase('refresh that loses its token to a concurrent call', (database) => 
     expect(next.sessionId).toBe(first.sessionId);
   });
 
-  it('a failure that is not a lost race is not retried: the caller gets a 503 after one attempt, rolled back', async () => {
+  it('a failure that is not a lost race is not retried: the caller gets a 503 after one attempt, nothing written', async () => {
     const first = await m.tokens.issue('lost.error');
     const session = await sessionRow(first.sessionId);
     hook.failWith = new Error('the database went away mid-refresh');

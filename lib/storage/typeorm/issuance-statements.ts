@@ -66,7 +66,14 @@ export class IssuanceStatements {
     this.locks = rowLock(dataSource) !== undefined;
   }
 
-  /** The subject's row, locked until commit on PostgreSQL and MariaDB; null for a subject never seen. */
+  /**
+   * The subject's row, locked until commit on PostgreSQL and MariaDB; null
+   * for a subject never seen. PostgreSQL takes it with an update that
+   * changes nothing but makes a new row version: a login in one statement
+   * (PostgresStatements) that read the sessions before this transaction
+   * committed then sees the row moved, and comes here instead of trusting
+   * its count.
+   */
   async lockSubject(em: EntityManager, subject: string, now: number): Promise<LockedSubject | null> {
     const m = this.sql.meta(this.entities.subjectState);
     const sql = new Statement(this.postgres);
@@ -77,9 +84,11 @@ export class IssuanceStatements {
       ? `, (${liveCount(this.sql, this.sql.meta(this.entities.session), sql.param(subject), sql.param(now))}) AS live`
       : '';
     const where = `${this.sql.column(m, 'subject')} = ${sql.param(subject)}`;
-    const query =
-      `SELECT ${version} AS token_version, ${epoch} AS epoch${live} FROM ${this.sql.table(m)} WHERE ${where}` +
-      (this.locks ? ' FOR UPDATE' : '');
+    const query = this.postgres
+      ? `WITH m AS (UPDATE ${this.sql.table(m)} SET ${version} = ${version} WHERE ${where}` +
+        ` RETURNING ${version} AS token_version, ${epoch} AS epoch) SELECT token_version, epoch FROM m`
+      : `SELECT ${version} AS token_version, ${epoch} AS epoch${live} FROM ${this.sql.table(m)} WHERE ${where}` +
+        (this.locks ? ' FOR UPDATE' : '');
     const rows = (await em.query(query, sql.params)) as Array<{
       token_version: unknown;
       epoch: unknown;

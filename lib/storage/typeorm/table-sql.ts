@@ -48,6 +48,11 @@ export class TableSql {
     return this.escape(this.columnOf(metadata, property).databaseName);
   }
 
+  /** A property's value as the database stores it (through the column's transformer). */
+  stored(metadata: EntityMetadata, property: string, value: unknown): unknown {
+    return this.dataSource.driver.preparePersistentValue(value, this.columnOf(metadata, property));
+  }
+
   /** A value as read from the database, as the entity holds it (through the column's transformer). */
   hydrated(column: ColumnMetadata, raw: unknown): unknown {
     return this.dataSource.driver.prepareHydratedValue(raw, column);
@@ -68,5 +73,36 @@ export class TableSql {
     const names = columns.map((c) => this.escape(c.databaseName)).join(', ');
     const values = rows.map((row) => `(${columns.map((c) => sql.param(this.rowValue(c, row))).join(', ')})`);
     return `INSERT INTO ${this.table(metadata)} (${names}) VALUES ${values.join(', ')}`;
+  }
+
+  /**
+   * `INSERT INTO table (columns) SELECT ... FROM (VALUES ...) AS v (...)`, for
+   * PostgreSQL: the rows of `insert`, as a query the caller ends with its own
+   * joins and WHERE, so the insert can depend on another part of the same
+   * statement. `computed` gives a column an SQL expression instead of the
+   * rows' value. Each parameter is cast to its column's type: outside an
+   * INSERT's own VALUES, PostgreSQL would read an untyped parameter as text.
+   */
+  insertSelect(
+    sql: Statement,
+    metadata: EntityMetadata,
+    rows: object[],
+    computed: Record<string, string> = {},
+  ): string {
+    const columns = this.written(metadata);
+    const given = columns.filter((c) => !(c.propertyName in computed));
+    const names = columns.map((c) => this.escape(c.databaseName)).join(', ');
+    const alias = (c: ColumnMetadata) => `c${given.indexOf(c)}`;
+    const select = columns.map((c) => computed[c.propertyName] ?? `v.${alias(c)}`).join(', ');
+    const values = rows.map(
+      (row) =>
+        `(${given
+          .map((c) => `CAST(${sql.param(this.rowValue(c, row))} AS ${this.dataSource.driver.normalizeType(c)})`)
+          .join(', ')})`,
+    );
+    return (
+      `INSERT INTO ${this.table(metadata)} (${names}) SELECT ${select}` +
+      ` FROM (VALUES ${values.join(', ')}) AS v (${given.map(alias).join(', ')})`
+    );
   }
 }

@@ -1,11 +1,12 @@
-import { IsNull, MoreThan, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
-import type { TokenRecord } from '../../interfaces/token-record.interface.js';
+import { IsNull, MoreThan, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
+import type { SessionRecord, TokenRecord } from '../../interfaces/token-record.interface.js';
 import type { RotationRequest, RotationResult } from '../token-store.interface.js';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import type { IssuanceStatements } from './issuance-statements.js';
+import type { PostgresStatements } from './postgres-statements.js';
 import { transaction } from './transactions.js';
 
-/** Thrown inside a refresh transaction that lost the race for its token, to roll it back. */
+/** Thrown by an attempt that lost the race for its token: inside a transaction, to roll it back; PostgreSQL's one statement wrote nothing. */
 class RotationLost extends Error {}
 
 /** Token rows as written: the subject's version is read in the writing transaction. */
@@ -16,19 +17,23 @@ export function withVersion(tokens: Omit<TokenRecord, 'subjectVersion'>[], subje
 
 /**
  * One refresh on TypeORM: the presented token's row, its session (locked
- * first), the spend, the new pair, in one transaction. A call that loses the
- * race for a token rolls back and looks again: it then sees the token spent
+ * first), the spend, the new pair, in one transaction; on PostgreSQL, a read
+ * and one statement (PostgresStatements.spend). A call that loses the race
+ * for a token writes nothing and looks again: it then sees the token spent
  * by the winner, with the winner's successors.
  */
 export async function rotate(
   dataSource: DataSource,
   entities: JwtRevocationEntitySet,
   statements: IssuanceStatements,
+  postgres: PostgresStatements | null,
   request: RotationRequest,
 ): Promise<RotationResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await rotateOnce(dataSource, entities, statements, request);
+      return postgres
+        ? await rotateInOneStatement(dataSource.manager, entities, statements, postgres, request)
+        : await rotateOnce(dataSource, entities, statements, request);
     } catch (error) {
       if (!(error instanceof RotationLost) || attempt === 3) {
         if (error instanceof RotationLost) return { outcome: 'invalid' };
@@ -36,6 +41,45 @@ export async function rotate(
       }
     }
   }
+}
+
+/** The presented token, its session and its subject's version, read; an outcome already, or what the spend needs. */
+async function readPresented(
+  em: EntityManager,
+  entities: JwtRevocationEntitySet,
+  statements: IssuanceStatements,
+  request: RotationRequest,
+): Promise<RotationResult | { presented: TokenRecord; current: SessionRecord; version: number }> {
+  // The token, its session and its subject's version: one read.
+  const found = await statements.findRefresh(em, request.tokenHash);
+  if (!found?.session) return { outcome: 'invalid' };
+  const { presented, session: current, subjectVersion: version } = found;
+  // Spent comes before expired: a stolen token replayed after its expiry is still evidence of theft.
+  if (presented.spentAt !== null) {
+    const successors = await em.find(entities.tokenLog, { where: { parentJti: presented.jti } });
+    return { outcome: 'spent', presented, successors, session: current };
+  }
+  if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
+  // Issued under an older token version: it outlived a logout everywhere it raced, and refreshes nothing.
+  if (presented.subjectVersion < version) return { outcome: 'invalid' };
+  return { presented, current, version };
+}
+
+async function rotateInOneStatement(
+  em: EntityManager,
+  entities: JwtRevocationEntitySet,
+  statements: IssuanceStatements,
+  postgres: PostgresStatements,
+  request: RotationRequest,
+): Promise<RotationResult> {
+  const read = await readPresented(em, entities, statements, request);
+  if ('outcome' in read) return read;
+  const { presented, current, version } = read;
+  const pair = withVersion(request.next(presented, current), version);
+  const spent = await postgres.spend(em, request, presented, pair);
+  if (spent === 'lost') throw new RotationLost();
+  if (spent === 'session-gone') return { outcome: 'invalid' };
+  return { outcome: 'rotated', subjectVersion: version };
 }
 
 function rotateOnce(
@@ -46,18 +90,9 @@ function rotateOnce(
 ): Promise<RotationResult> {
   const { tokenLog, session } = entities;
   return transaction(dataSource, async (em): Promise<RotationResult> => {
-    // The token, its session and its subject's version: one read.
-    const found = await statements.findRefresh(em, request.tokenHash);
-    if (!found?.session) return { outcome: 'invalid' };
-    const { presented, session: current, subjectVersion: version } = found;
-    // Spent comes before expired: a stolen token replayed after its expiry is still evidence of theft.
-    if (presented.spentAt !== null) {
-      const successors = await em.find(tokenLog, { where: { parentJti: presented.jti } });
-      return { outcome: 'spent', presented, successors, session: current };
-    }
-    if (presented.revokedAt !== null || presented.expiresAt <= request.now) return { outcome: 'invalid' };
-    // Issued under an older token version: it outlived a logout everywhere it raced, and refreshes nothing.
-    if (presented.subjectVersion < version) return { outcome: 'invalid' };
+    const read = await readPresented(em, entities, statements, request);
+    if ('outcome' in read) return read;
+    const { presented, current, version } = read;
     const next = request.next(presented, current);
     // Taking the session row first (locked until commit on PostgreSQL and
     // MariaDB) orders this refresh against a concurrent revoke of the

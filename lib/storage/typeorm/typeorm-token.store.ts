@@ -1,6 +1,7 @@
 import { In, LessThan, MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import type { JwtRevocationEntitySet } from './entities/jwt-revocation.entities.js';
 import { IssuanceStatements, type LockedSubject } from './issuance-statements.js';
+import { PostgresStatements } from './postgres-statements.js';
 import { chunks, RevocationRows } from './revocation-rows.js';
 import { transaction } from './transactions.js';
 import { TypeOrmReads } from './typeorm-reads.js';
@@ -42,6 +43,8 @@ export class TypeOrmTokenStore extends TokenStore {
   private readonly sweeper: TypeOrmSweep;
   private readonly reads: TypeOrmReads;
   private readonly issuance: IssuanceStatements;
+  /** PostgreSQL's logins and refreshes in one statement each; null on the other databases. */
+  private readonly postgres: PostgresStatements | null;
   private readonly revocations: TypeOrmRevocations;
 
   constructor(
@@ -53,10 +56,16 @@ export class TypeOrmTokenStore extends TokenStore {
     this.sweeper = new TypeOrmSweep(dataSource, entities);
     this.reads = new TypeOrmReads(dataSource, entities);
     this.issuance = new IssuanceStatements(dataSource, entities);
+    this.postgres = dataSource.options.type === 'postgres' ? new PostgresStatements(dataSource, entities) : null;
     this.revocations = new TypeOrmRevocations(dataSource, entities, this.rows);
   }
 
-  async createSession({ session, tokens, epoch, maxSessions }: NewSession): Promise<CreatedSession> {
+  async createSession(input: NewSession): Promise<CreatedSession> {
+    // PostgreSQL: most logins are one statement; the rest (a new subject, an
+    // eviction due, a subject row that moved meanwhile) run the transaction.
+    const quick = await this.postgres?.createSession(this.dataSource.manager, input);
+    if (quick) return quick;
+    const { session, tokens, epoch, maxSessions } = input;
     return transaction(this.dataSource, async (em): Promise<CreatedSession> => {
       // Held until commit: a subject-wide revocation either committed before
       // (this login sees its epoch and version) or waits and then sees this session.
@@ -97,7 +106,7 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   rotate(request: RotationRequest): Promise<RotationResult> {
-    return rotate(this.dataSource, this.entities, this.issuance, request);
+    return rotate(this.dataSource, this.entities, this.issuance, this.postgres, request);
   }
 
   override renewAccess(request: RenewalRequest): Promise<RenewalResult> {
