@@ -30,12 +30,12 @@ export function liveCount(sql: TableSql, session: EntityMetadata, subject: strin
 }
 
 /**
- * The statements of a login (and of a refresh's new pair) written as SQL, not
- * built by TypeORM's query builder on every call: a login is the hot write
- * path, and the builder cost more CPU than the database did (on SQLite, it
- * also inlined numbers into the SQL, so every statement was prepared anew).
- * Names come from the entities' metadata (the `tableNames` extra), values go
- * through each column's transformer, as TypeORM would write them.
+ * The statements of a login's transaction (and of a refresh's new pair)
+ * written as SQL, not built by TypeORM's query builder on every call: a login
+ * is the hot write path, and the builder cost more CPU than the database did
+ * (on SQLite, it also inlined numbers into the SQL, so every statement was
+ * prepared anew). On PostgreSQL most logins and refreshes are one statement
+ * instead (PostgresStatements); the transaction is what the others run.
  *
  * Per login: the subject's row (locked on PostgreSQL and MariaDB), the count
  * of its live sessions for the cap, the session row, and the token rows in
